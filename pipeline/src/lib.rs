@@ -1,0 +1,3 @@
+pub mod jsonl;
+pub mod lang;
+pub mod verify;
