@@ -1,0 +1,11 @@
+//! The trainable Qwen2 / Qwen3 model: config, decoder, weights on disk, LoRA.
+
+pub mod config;
+pub mod lora;
+pub mod ops;
+pub mod qwen;
+pub mod weights;
+
+pub use config::{Arch, Config};
+pub use lora::{LoraAdapter, LoraConfig};
+pub use qwen::{KvCache, Qwen, Trainable};

@@ -1,0 +1,171 @@
+//! The numerical building blocks of the decoder, written with differentiable
+//! candle ops only (candle-nn's fused `rms_norm`, `softmax_last_dim` and `rope`
+//! have no backward pass). Each block is one function so that a fused kernel
+//! with its own backward pass can replace it without touching the model.
+
+use candle_core::{DType, Device, Tensor, D};
+
+use crate::error::Result;
+
+/// Added to the attention score of a masked key. Finite, so that a query row
+/// with every key masked (left padding) gives a uniform row, not NaN.
+const MASKED: f32 = -1e30;
+
+/// RMSNorm as transformers computes it: normalize in f32, cast back, then scale.
+pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
+    let dtype = x.dtype();
+    let x32 = x.to_dtype(DType::F32)?;
+    let variance = x32.sqr()?.mean_keepdim(D::Minus1)?;
+    let inv_rms = (variance + eps)?.sqrt()?.recip()?;
+    let normed = x32.broadcast_mul(&inv_rms)?.to_dtype(dtype)?;
+    Ok(normed.broadcast_mul(weight)?)
+}
+
+/// Inverse frequencies of rotary embeddings, computed in f32 like transformers.
+pub fn rope_inv_freq(head_dim: usize, theta: f64, linear_factor: f64) -> Vec<f32> {
+    let base = theta as f32;
+    (0..head_dim / 2)
+        .map(|i| 1.0 / base.powf((2 * i) as f32 / head_dim as f32) / linear_factor as f32)
+        .collect()
+}
+
+/// cos and sin of shape (b, 1, t, head_dim) for positions of shape (b, t).
+pub fn rope_cos_sin(positions: &Tensor, inv_freq: &Tensor, dtype: DType) -> Result<(Tensor, Tensor)> {
+    let freqs = positions
+        .to_dtype(DType::F32)?
+        .unsqueeze(D::Minus1)?
+        .broadcast_mul(inv_freq)?;
+    let emb = Tensor::cat(&[&freqs, &freqs], D::Minus1)?;
+    let cos = emb.cos()?.to_dtype(dtype)?.unsqueeze(1)?;
+    let sin = emb.sin()?.to_dtype(dtype)?.unsqueeze(1)?;
+    Ok((cos, sin))
+}
+
+/// Rotate-half RoPE on x of shape (b, heads, t, head_dim).
+pub fn apply_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+    let half = x.dim(D::Minus1)? / 2;
+    let x1 = x.narrow(D::Minus1, 0, half)?;
+    let x2 = x.narrow(D::Minus1, half, half)?;
+    let rotated = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
+    Ok((x.broadcast_mul(cos)? + rotated.broadcast_mul(sin)?)?)
+}
+
+/// Softmax over the last dimension from primitives. The max is detached: the
+/// result does not depend on it, so no gradient needs to flow through it.
+pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
+    let max = x.max_keepdim(D::Minus1)?.detach();
+    let exp = x.broadcast_sub(&max)?.exp()?;
+    let sum = exp.sum_keepdim(D::Minus1)?;
+    Ok(exp.broadcast_div(&sum)?)
+}
+
+/// log-sum-exp over the last dimension (kept), detached max as in `softmax_last_dim`.
+pub fn log_sum_exp_last_dim(x: &Tensor) -> Result<Tensor> {
+    let max = x.max_keepdim(D::Minus1)?.detach();
+    let sum = x.broadcast_sub(&max)?.exp()?.sum_keepdim(D::Minus1)?;
+    Ok((sum.log()? + max)?)
+}
+
+/// Scaled dot-product attention with grouped KV heads, without copying K/V per group.
+///
+/// q: (b, hq, t, d); k, v: (b, hkv, s, d) with hq a multiple of hkv; `bias`:
+/// additive f32 mask broadcastable to (b, 1, 1, t, s). Scores and softmax are in
+/// f32 (as transformers' eager attention). Returns (b, hq, t, d).
+pub fn attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    bias: Option<&Tensor>,
+    scale: f64,
+) -> Result<Tensor> {
+    let (b, hq, t, d) = q.dims4()?;
+    let (_, hkv, s, _) = k.dims4()?;
+    let groups = hq / hkv;
+    // Query heads h = kv * groups + g share key head kv: fold the groups into the rows.
+    let q = q.contiguous()?.reshape((b, hkv, groups * t, d))?;
+    let scores = (q.matmul(&k.contiguous()?.t()?)? * scale)?.to_dtype(DType::F32)?;
+    let scores = match bias {
+        Some(bias) => scores
+            .reshape((b, hkv, groups, t, s))?
+            .broadcast_add(bias)?
+            .reshape((b, hkv, groups * t, s))?,
+        None => scores,
+    };
+    let probs = softmax_last_dim(&scores)?.to_dtype(v.dtype())?;
+    let out = probs.matmul(&v.contiguous()?)?;
+    Ok(out.reshape((b, hq, t, d))?)
+}
+
+/// The additive attention mask for `t` new queries after `offset` cached positions,
+/// of shape (b or 1, 1, 1, t, offset + t), or None when nothing is masked.
+///
+/// Query i (absolute index offset + i) sees key j when j <= offset + i, j is not
+/// left padding of its row, and, with a sliding window w, offset + i - j < w.
+pub fn attention_bias(
+    t: usize,
+    offset: usize,
+    left_pad: &[usize],
+    window: Option<usize>,
+    device: &Device,
+) -> Result<Option<Tensor>> {
+    let s = offset + t;
+    let padded = left_pad.iter().any(|&p| p > 0);
+    let window_bites = window.is_some_and(|w| s > w);
+    if t == 1 && !padded && !window_bites {
+        return Ok(None);
+    }
+    let rows: Vec<usize> = if padded {
+        left_pad.to_vec()
+    } else {
+        vec![0]
+    };
+    let mut data = Vec::with_capacity(rows.len() * t * s);
+    for &pad in &rows {
+        for i in 0..t {
+            let q = offset + i;
+            for j in 0..s {
+                let visible = j <= q && j >= pad && window.is_none_or(|w| q - j < w);
+                data.push(if visible { 0.0 } else { MASKED });
+            }
+        }
+    }
+    let b = rows.len();
+    Ok(Some(Tensor::from_vec(data, (b, 1, 1, t, s), device)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_and_log_sum_exp_match_closed_form() {
+        let x = Tensor::new(&[[1f32, 2.0, 3.0], [0.0, 0.0, -1e30]], &Device::Cpu).unwrap();
+        let p = softmax_last_dim(&x).unwrap().to_vec2::<f32>().unwrap();
+        let z: f32 = [1f32, 2.0, 3.0].iter().map(|v| v.exp()).sum();
+        assert!((p[0][2] - 3f32.exp() / z).abs() < 1e-6);
+        assert!((p[1][0] - 0.5).abs() < 1e-6 && p[1][2] == 0.0);
+        let lse = log_sum_exp_last_dim(&x).unwrap().to_vec2::<f32>().unwrap();
+        assert!((lse[0][0] - z.ln()).abs() < 1e-5);
+    }
+
+    #[test]
+    fn bias_masks_future_padding_and_window() {
+        let m = attention_bias(3, 1, &[0, 2], Some(2), &Device::Cpu)
+            .unwrap()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let visible = |row: usize, i: usize, j: usize| m[(row * 3 + i) * 4 + j] == 0.0;
+        // Row 0, query at absolute 1: keys 0, 1 (window 2).
+        assert!(visible(0, 0, 0) && visible(0, 0, 1) && !visible(0, 0, 2));
+        // Query at absolute 3 with window 2: keys 2, 3 only.
+        assert!(!visible(0, 2, 1) && visible(0, 2, 2) && visible(0, 2, 3));
+        // Row 1 has two padding keys.
+        assert!(!visible(1, 0, 1) && visible(1, 1, 2));
+        assert!(attention_bias(1, 5, &[0, 0], None, &Device::Cpu)
+            .unwrap()
+            .is_none());
+    }
+}
