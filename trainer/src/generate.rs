@@ -55,10 +55,16 @@ impl SamplingParams {
 
     fn validate(&self) -> Result<()> {
         if !(self.temperature >= 0.0 && self.temperature.is_finite()) {
-            return Err(Error::Generate(format!("temperature must be >= 0, got {}", self.temperature)));
+            return Err(Error::Generate(format!(
+                "temperature must be >= 0, got {}",
+                self.temperature
+            )));
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return Err(Error::Generate(format!("top_p must be in (0, 1], got {}", self.top_p)));
+            return Err(Error::Generate(format!(
+                "top_p must be in (0, 1], got {}",
+                self.top_p
+            )));
         }
         if self.n == 0 {
             return Err(Error::Generate("n must be at least 1".into()));
@@ -120,7 +126,9 @@ impl Generator<'_> {
                 return Err(Error::Generate(format!("prompt {i} has no tokens")));
             }
             if let Some(bad) = p.iter().find(|&&id| id >= vocab) {
-                return Err(Error::Generate(format!("prompt {i} has token {bad} outside the vocabulary ({vocab})")));
+                return Err(Error::Generate(format!(
+                    "prompt {i} has token {bad} outside the vocabulary ({vocab})"
+                )));
             }
         }
         let n = self.params.n;
@@ -155,7 +163,10 @@ impl Generator<'_> {
         if n > 1 {
             let expand: Vec<usize> = (0..prompts.len() * n).map(|k| k / n).collect();
             cache = cache.select_rows(&expand, device)?;
-            logits = expand.iter().filter_map(|&p| logits.get(p).cloned()).collect();
+            logits = expand
+                .iter()
+                .filter_map(|&p| logits.get(p).cloned())
+                .collect();
         }
         // `active[i]` is the row whose state sits at batch position i.
         let mut active: Vec<usize> = (0..rows.len()).collect();
@@ -175,7 +186,13 @@ impl Generator<'_> {
                 row.tokens.push(token);
                 if !self.params.stop.is_empty() {
                     let text = self.tok.decode(&row.tokens, false)?;
-                    if let Some(cut) = self.params.stop.iter().filter_map(|s| text.find(s.as_str())).min() {
+                    if let Some(cut) = self
+                        .params
+                        .stop
+                        .iter()
+                        .filter_map(|s| text.find(s.as_str()))
+                        .min()
+                    {
                         row.text = Some(text[..cut].to_string());
                         row.finish = Some(FinishReason::Stop);
                         continue;
@@ -186,7 +203,9 @@ impl Generator<'_> {
                 }
             }
             on_tokens(produced);
-            let keep: Vec<usize> = (0..active.len()).filter(|&pos| rows[active[pos]].finish.is_none()).collect();
+            let keep: Vec<usize> = (0..active.len())
+                .filter(|&pos| rows[active[pos]].finish.is_none())
+                .collect();
             if keep.is_empty() {
                 break;
             }
@@ -203,7 +222,8 @@ impl Generator<'_> {
             logits = self.last_logits(&hidden)?;
         }
 
-        let mut out: Vec<Vec<Completion>> = (0..prompts.len()).map(|_| Vec::with_capacity(n)).collect();
+        let mut out: Vec<Vec<Completion>> =
+            (0..prompts.len()).map(|_| Vec::with_capacity(n)).collect();
         for (k, row) in rows.into_iter().enumerate() {
             let text = match row.text {
                 Some(t) => t,
@@ -233,7 +253,13 @@ pub fn sample(logits: &[f32], params: &SamplingParams, rng: &mut ChaCha8Rng) -> 
         logits
             .iter()
             .enumerate()
-            .fold((0usize, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+            .fold((0usize, f32::NEG_INFINITY), |best, (i, &v)| {
+                if v > best.1 {
+                    (i, v)
+                } else {
+                    best
+                }
+            })
             .0 as u32
     };
     if params.temperature <= 0.0 {
@@ -289,8 +315,18 @@ mod tests {
     fn top_k_one_and_tiny_top_p_are_greedy() {
         let logits = [0.1f32, 2.0, 1.9, -3.0];
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let k1 = SamplingParams { temperature: 1.0, top_k: 1, top_p: 1.0, ..Default::default() };
-        let p0 = SamplingParams { temperature: 1.0, top_k: 0, top_p: 1e-6, ..Default::default() };
+        let k1 = SamplingParams {
+            temperature: 1.0,
+            top_k: 1,
+            top_p: 1.0,
+            ..Default::default()
+        };
+        let p0 = SamplingParams {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1e-6,
+            ..Default::default()
+        };
         for _ in 0..50 {
             assert_eq!(sample(&logits, &k1, &mut rng), 1);
             assert_eq!(sample(&logits, &p0, &mut rng), 1);
@@ -301,7 +337,12 @@ mod tests {
     #[test]
     fn sampling_follows_the_distribution_within_top_k() {
         let logits = [0.0f32, 0.0, 0.0, 5.0];
-        let params = SamplingParams { temperature: 1.0, top_k: 3, top_p: 1.0, ..Default::default() };
+        let params = SamplingParams {
+            temperature: 1.0,
+            top_k: 3,
+            top_p: 1.0,
+            ..Default::default()
+        };
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let mut counts = [0usize; 4];
         for _ in 0..3000 {

@@ -17,7 +17,12 @@ pub const DEFAULT_CHUNK_ROWS: usize = 128;
 
 /// log softmax(hidden Wᵀ)[target] for each row: hidden (n, h), lm_head (vocab, h),
 /// targets (n) u32 → (n) f32. Differentiable in `hidden` and `lm_head`.
-pub fn chosen_logprobs(hidden: &Tensor, lm_head: &Tensor, targets: &Tensor, chunk_rows: usize) -> Result<Tensor> {
+pub fn chosen_logprobs(
+    hidden: &Tensor,
+    lm_head: &Tensor,
+    targets: &Tensor,
+    chunk_rows: usize,
+) -> Result<Tensor> {
     let n = hidden.dim(0)?;
     if n == 0 {
         return Ok(Tensor::zeros(0, DType::F32, hidden.device())?);
@@ -60,7 +65,12 @@ pub fn sequence_logprobs(model: &Qwen, input_ids: &Tensor, chunk_rows: usize) ->
 /// Mean negative log-likelihood over the tokens where `loss_mask` (b, t - 1) is
 /// non-zero, i.e. response tokens; `loss_mask[r, i - 1]` weights the prediction of
 /// `input_ids[r, i]`. Returns the scalar loss and the number of counted tokens.
-pub fn masked_nll(model: &Qwen, input_ids: &Tensor, loss_mask: &Tensor, chunk_rows: usize) -> Result<(Tensor, f64)> {
+pub fn masked_nll(
+    model: &Qwen,
+    input_ids: &Tensor,
+    loss_mask: &Tensor,
+    chunk_rows: usize,
+) -> Result<(Tensor, f64)> {
     let lp = sequence_logprobs(model, input_ids, chunk_rows)?;
     if lp.dims() != loss_mask.dims() {
         return Err(Error::Config(format!(
@@ -86,7 +96,12 @@ pub struct TextLogprobs {
 }
 
 /// Scores texts in batches of `batch_size` (right-padded), without gradients.
-pub fn text_logprobs(model: &Qwen, tok: &Tok, texts: &[&str], batch_size: usize) -> Result<Vec<TextLogprobs>> {
+pub fn text_logprobs(
+    model: &Qwen,
+    tok: &Tok,
+    texts: &[&str],
+    batch_size: usize,
+) -> Result<Vec<TextLogprobs>> {
     let encoded = texts
         .iter()
         .map(|t| tok.encode(t, false))

@@ -45,9 +45,13 @@ fn tok_err(e: impl std::fmt::Display) -> Error {
 impl Tok {
     pub fn from_file(path: &Path) -> Result<Self> {
         if !path.is_file() {
-            return Err(Error::Tokenizer(format!("{}: no such file", path.display())));
+            return Err(Error::Tokenizer(format!(
+                "{}: no such file",
+                path.display()
+            )));
         }
-        let inner = Tokenizer::from_file(path).map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
+        let inner = Tokenizer::from_file(path)
+            .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
         Ok(Self { inner })
     }
 
@@ -135,13 +139,19 @@ impl Tok {
             PreTokenizerWrapper::Split(split),
             PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, false, false)),
         ]);
-        let mut tokenizer = TokenizerBuilder::<BPE, NormalizerWrapper, PreTokenizerWrapper, PostProcessorWrapper, DecoderWrapper>::new()
-            .with_model(BPE::default())
-            .with_normalizer(Some(NormalizerWrapper::NFC(NFC)))
-            .with_pre_tokenizer(Some(PreTokenizerWrapper::Sequence(pre)))
-            .with_decoder(Some(DecoderWrapper::ByteLevel(ByteLevel::default())))
-            .build()
-            .map_err(tok_err)?;
+        let mut tokenizer = TokenizerBuilder::<
+            BPE,
+            NormalizerWrapper,
+            PreTokenizerWrapper,
+            PostProcessorWrapper,
+            DecoderWrapper,
+        >::new()
+        .with_model(BPE::default())
+        .with_normalizer(Some(NormalizerWrapper::NFC(NFC)))
+        .with_pre_tokenizer(Some(PreTokenizerWrapper::Sequence(pre)))
+        .with_decoder(Some(DecoderWrapper::ByteLevel(ByteLevel::default())))
+        .build()
+        .map_err(tok_err)?;
         tokenizer.train(&mut trainer, texts).map_err(tok_err)?;
         Ok(Self {
             inner: Tokenizer::from(tokenizer),
@@ -216,7 +226,11 @@ impl ChatTemplate {
 
     /// Checks that every token the template relies on is in the tokenizer.
     pub fn check(self, tok: &Tok) -> Result<()> {
-        match self.required_tokens().iter().find(|t| tok.token_id(t).is_none()) {
+        match self
+            .required_tokens()
+            .iter()
+            .find(|t| tok.token_id(t).is_none())
+        {
             Some(missing) => Err(Error::Tokenizer(format!(
                 "chat template {} needs the token {missing:?}, which the tokenizer lacks",
                 self.name()
@@ -236,9 +250,8 @@ impl ChatTemplate {
 
     /// Its id in this tokenizer.
     pub fn eos_id(self, tok: &Tok) -> Result<u32> {
-        tok.token_id(self.eos_token()).ok_or_else(|| {
-            Error::Tokenizer(format!("the tokenizer lacks {:?}", self.eos_token()))
-        })
+        tok.token_id(self.eos_token())
+            .ok_or_else(|| Error::Tokenizer(format!("the tokenizer lacks {:?}", self.eos_token())))
     }
 
     /// The prompt side, ending where the model starts writing (after the `<think>` opener).
@@ -289,13 +302,19 @@ mod tests {
             "娜塔莉亚在四月份卖了48个夹子。",
             "The answer is \\boxed{72}.",
         ];
-        (0..20).flat_map(|_| base.iter().map(|s| s.to_string())).collect()
+        (0..20)
+            .flat_map(|_| base.iter().map(|s| s.to_string()))
+            .collect()
     }
 
     #[test]
     fn trained_bpe_round_trips_and_keeps_specials_whole() {
         let tok = Tok::train_bpe(corpus().into_iter(), 320, &PLAIN_SPECIAL_TOKENS).unwrap();
-        assert!(tok.vocab_size() <= 320 && tok.vocab_size() > 262, "{}", tok.vocab_size());
+        assert!(
+            tok.vocab_size() <= 320 && tok.vocab_size() > 262,
+            "{}",
+            tok.vocab_size()
+        );
         assert_eq!(tok.token_id("<|endoftext|>"), Some(0));
         let text = "Ναταλία 娜塔莉亚 sold 48 clips.";
         let ids = tok.encode(text, false).unwrap();
@@ -323,8 +342,14 @@ mod tests {
             ChatTemplate::Qwen3NoThink.prompt(Some("S"), "Q"),
             "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"
         );
-        assert_eq!(ChatTemplate::Qwen3NoThink.response("r", "a"), "r\n\na<|im_end|>");
-        assert_eq!("qwen3".parse::<ChatTemplate>().unwrap(), ChatTemplate::Qwen3NoThink);
+        assert_eq!(
+            ChatTemplate::Qwen3NoThink.response("r", "a"),
+            "r\n\na<|im_end|>"
+        );
+        assert_eq!(
+            "qwen3".parse::<ChatTemplate>().unwrap(),
+            ChatTemplate::Qwen3NoThink
+        );
         assert!("chatml".parse::<ChatTemplate>().is_err());
     }
 

@@ -13,7 +13,9 @@ use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
 use serde::Deserialize;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn load(name: &str) -> Qwen {
@@ -32,11 +34,21 @@ struct RefText {
 }
 
 fn reference(name: &str) -> Reference {
-    serde_json::from_str(&std::fs::read_to_string(fixture(name).join("reference.json")).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(fixture(name).join("reference.json")).unwrap())
+        .unwrap()
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
 }
 
 fn check_parity(name: &str) {
@@ -58,7 +70,11 @@ fn check_parity(name: &str) {
                 .zip(&r.logprobs)
                 .map(|(a, b)| (*a as f64 - b).abs())
                 .fold(0.0, f64::max);
-            assert!(worst <= 1e-4, "{name} batch {batch}: max |diff| {worst} on {:?}", r.text);
+            assert!(
+                worst <= 1e-4,
+                "{name} batch {batch}: max |diff| {worst} on {:?}",
+                r.text
+            );
             worst_seen = worst_seen.max(worst);
         }
     }
@@ -83,7 +99,10 @@ fn batch(model: &Qwen) -> (Tensor, Tensor) {
     for (i, m) in mask.iter_mut().enumerate() {
         *m = if i % 11 >= 4 { 1.0 } else { 0.0 };
     }
-    (ids, Tensor::from_vec(mask, (2, 11), model.device()).unwrap())
+    (
+        ids,
+        Tensor::from_vec(mask, (2, 11), model.device()).unwrap(),
+    )
 }
 
 /// Makes B non-zero so that A receives a gradient too (B = 0 at initialization).
@@ -100,38 +119,75 @@ fn perturb_b(model: &Qwen) {
 fn every_lora_tensor_gets_a_gradient_and_base_weights_none() {
     for name in ["qwen2-tiny", "qwen3-tiny"] {
         let mut model = load(name);
-        let cfg = LoraConfig { rank: 4, alpha: 8.0, dropout: 0.1, ..Default::default() };
+        let cfg = LoraConfig {
+            rank: 4,
+            alpha: 8.0,
+            dropout: 0.1,
+            ..Default::default()
+        };
         model.add_lora(&cfg).unwrap();
         model.set_training(true);
         let vars = model.named_trainable_vars();
-        assert_eq!(vars.len(), 2 * 7 * model.num_layers(), "A and B of every linear layer");
+        assert_eq!(
+            vars.len(),
+            2 * 7 * model.num_layers(),
+            "A and B of every linear layer"
+        );
         perturb_b(&model);
         let (ids, mask) = batch(&model);
         let (loss, count) = masked_nll(&model, &ids, &mask, 5).unwrap();
         assert_eq!(count, 14.0);
         let grads = loss.backward().unwrap();
         for (vname, var) in &vars {
-            let g = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("{name}: no gradient for {vname}"));
-            let norm = g.sqr().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
-            assert!(norm > 0.0 && norm.is_finite(), "{name}: zero gradient for {vname}");
+            let g = grads
+                .get(var.as_tensor())
+                .unwrap_or_else(|| panic!("{name}: no gradient for {vname}"));
+            let norm = g
+                .sqr()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(
+                norm > 0.0 && norm.is_finite(),
+                "{name}: zero gradient for {vname}"
+            );
         }
         for (wname, w) in model.named_tensors(false).unwrap() {
-            assert!(grads.get(&w).is_none(), "{name}: frozen {wname} got a gradient");
+            assert!(
+                grads.get(&w).is_none(),
+                "{name}: frozen {wname} got a gradient"
+            );
         }
     }
 }
 
 #[test]
 fn full_fine_tuning_reaches_every_weight() {
-    let model = Qwen::load(&fixture("qwen3-tiny"), DType::F32, &Device::Cpu, Trainable::Full).unwrap();
+    let model = Qwen::load(
+        &fixture("qwen3-tiny"),
+        DType::F32,
+        &Device::Cpu,
+        Trainable::Full,
+    )
+    .unwrap();
     let vars = model.named_trainable_vars();
     assert_eq!(vars.len(), model.named_tensors(false).unwrap().len());
     let (ids, mask) = batch(&model);
     let (loss, _) = masked_nll(&model, &ids, &mask, 7).unwrap();
     let grads = loss.backward().unwrap();
     for (vname, var) in &vars {
-        let g = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("no gradient for {vname}"));
-        let norm = g.sqr().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
+        let g = grads
+            .get(var.as_tensor())
+            .unwrap_or_else(|| panic!("no gradient for {vname}"));
+        let norm = g
+            .sqr()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         assert!(norm > 0.0, "zero gradient for {vname}");
     }
 }
@@ -143,8 +199,22 @@ fn chunked_logprobs_equal_full_log_softmax() {
     let chunked = sequence_logprobs(&model, &ids, 3).unwrap();
     let logits = model.forward(&ids).unwrap();
     let full = candle_nn::ops::log_softmax(&logits, 2).unwrap();
-    let targets = ids.narrow(1, 1, 11).unwrap().unsqueeze(2).unwrap();
-    let picked = full.narrow(1, 0, 11).unwrap().contiguous().unwrap().gather(&targets, 2).unwrap().squeeze(2).unwrap();
+    let targets = ids
+        .narrow(1, 1, 11)
+        .unwrap()
+        .contiguous()
+        .unwrap()
+        .unsqueeze(2)
+        .unwrap();
+    let picked = full
+        .narrow(1, 0, 11)
+        .unwrap()
+        .contiguous()
+        .unwrap()
+        .gather(&targets, 2)
+        .unwrap()
+        .squeeze(2)
+        .unwrap();
     assert!(max_abs_diff(&chunked, &picked) < 1e-5);
 }
 
@@ -154,11 +224,20 @@ fn merged_logits_equal_base_plus_adapter_and_round_trip() {
     for name in ["qwen2-tiny", "qwen3-tiny"] {
         let mut model = load(name);
         let base_logits = model.forward(&batch(&model).0).unwrap();
-        model.add_lora(&LoraConfig { rank: 4, alpha: 32.0, ..Default::default() }).unwrap();
+        model
+            .add_lora(&LoraConfig {
+                rank: 4,
+                alpha: 32.0,
+                ..Default::default()
+            })
+            .unwrap();
         perturb_b(&model);
         let (ids, _) = batch(&model);
         let adapted = model.forward(&ids).unwrap();
-        assert!(max_abs_diff(&adapted, &base_logits) > 1e-2, "the adapter changes the model");
+        assert!(
+            max_abs_diff(&adapted, &base_logits) > 1e-2,
+            "the adapter changes the model"
+        );
 
         // PEFT layout round trip onto a fresh base.
         let adapter_dir = dir.path().join(format!("{name}-adapter"));
@@ -189,7 +268,10 @@ fn sharded_checkpoints_load_like_single_files() {
     assert!(!dir.path().join("model.safetensors").exists());
     let again = Qwen::load(dir.path(), DType::F32, &Device::Cpu, Trainable::Frozen).unwrap();
     let (ids, _) = batch(&model);
-    assert_eq!(max_abs_diff(&again.forward(&ids).unwrap(), &model.forward(&ids).unwrap()), 0.0);
+    assert_eq!(
+        max_abs_diff(&again.forward(&ids).unwrap(), &model.forward(&ids).unwrap()),
+        0.0
+    );
 }
 
 #[test]
@@ -202,19 +284,44 @@ fn missing_weight_pickle_and_unknown_architecture_are_named() {
         .into_iter()
         .filter(|(n, _)| n != "model.layers.1.mlp.up_proj.weight")
         .collect();
-    adamame_trainer::model::weights::write_safetensors(&dir.path().join("model.safetensors"), &tensors).unwrap();
-    std::fs::copy(fixture("qwen2-tiny").join("config.json"), dir.path().join("config.json")).unwrap();
-    let err = Qwen::load(dir.path(), DType::F32, &Device::Cpu, Trainable::Frozen).err().unwrap();
-    assert!(err.to_string().contains("model.layers.1.mlp.up_proj.weight"), "{err}");
+    adamame_trainer::model::weights::write_safetensors(
+        &dir.path().join("model.safetensors"),
+        &tensors,
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("qwen2-tiny").join("config.json"),
+        dir.path().join("config.json"),
+    )
+    .unwrap();
+    let err = Qwen::load(dir.path(), DType::F32, &Device::Cpu, Trainable::Frozen)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .contains("model.layers.1.mlp.up_proj.weight"),
+        "{err}"
+    );
 
     std::fs::remove_file(dir.path().join("model.safetensors")).unwrap();
     std::fs::write(dir.path().join("pytorch_model.bin"), b"not really").unwrap();
-    let err = Qwen::load(dir.path(), DType::F32, &Device::Cpu, Trainable::Frozen).err().unwrap();
-    assert!(err.to_string().contains("pytorch_model.bin") && err.to_string().contains("safetensors"), "{err}");
+    let err = Qwen::load(dir.path(), DType::F32, &Device::Cpu, Trainable::Frozen)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("pytorch_model.bin") && err.to_string().contains("safetensors"),
+        "{err}"
+    );
 
     let cfg = std::fs::read_to_string(fixture("qwen2-tiny").join("config.json")).unwrap();
-    std::fs::write(dir.path().join("config.json"), cfg.replace("Qwen2ForCausalLM", "MistralForCausalLM")).unwrap();
-    let err = Qwen::load(dir.path(), DType::F32, &Device::Cpu, Trainable::Frozen).err().unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        cfg.replace("Qwen2ForCausalLM", "MistralForCausalLM"),
+    )
+    .unwrap();
+    let err = Qwen::load(dir.path(), DType::F32, &Device::Cpu, Trainable::Frozen)
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("MistralForCausalLM"), "{err}");
 }
 
@@ -222,7 +329,10 @@ fn missing_weight_pickle_and_unknown_architecture_are_named() {
 fn greedy_without_cache(model: &Qwen, prompt: &[u32], steps: usize) -> Vec<u32> {
     let mut seq = prompt.to_vec();
     for _ in 0..steps {
-        let ids = Tensor::new(seq.as_slice(), &Device::Cpu).unwrap().unsqueeze(0).unwrap();
+        let ids = Tensor::new(seq.as_slice(), &Device::Cpu)
+            .unwrap()
+            .unsqueeze(0)
+            .unwrap();
         let logits = model.forward(&ids).unwrap().squeeze(0).unwrap();
         let last = logits.get(seq.len() - 1).unwrap();
         seq.push(last.argmax(0).unwrap().to_scalar::<u32>().unwrap());
@@ -235,16 +345,27 @@ fn greedy_with_cache_equals_recomputing_the_prefix_also_in_a_padded_batch() {
     for name in ["qwen2-tiny", "qwen3-tiny"] {
         let model = load(name);
         let tok = Tok::from_dir(&fixture(name)).unwrap();
-        let prompts: Vec<Vec<u32>> = ["The answer is", "Natalia a vendu 48 trombones en avril et", "娜塔"]
-            .iter()
-            .map(|t| tok.encode(t, false).unwrap())
-            .collect();
-        let gen = Generator { model: &model, tok: &tok, eos_ids: Vec::new(), params: SamplingParams::greedy(12) };
+        let prompts: Vec<Vec<u32>> = [
+            "The answer is",
+            "Natalia a vendu 48 trombones en avril et",
+            "娜塔",
+        ]
+        .iter()
+        .map(|t| tok.encode(t, false).unwrap())
+        .collect();
+        let gen = Generator {
+            model: &model,
+            tok: &tok,
+            eos_ids: Vec::new(),
+            params: SamplingParams::greedy(12),
+        };
         let batched = gen.generate(&prompts, 0, &mut |_| {}).unwrap();
         for (p, out) in prompts.iter().zip(&batched) {
             let expected = greedy_without_cache(&model, p, 12);
             assert_eq!(out[0].tokens, expected, "{name}: prompt {p:?}");
-            let alone = gen.generate(std::slice::from_ref(p), 0, &mut |_| {}).unwrap();
+            let alone = gen
+                .generate(std::slice::from_ref(p), 0, &mut |_| {})
+                .unwrap();
             assert_eq!(alone[0][0].tokens, expected);
         }
     }
@@ -254,20 +375,45 @@ fn greedy_with_cache_equals_recomputing_the_prefix_also_in_a_padded_batch() {
 fn seeded_sampling_is_reproducible_and_independent_of_batching() {
     let model = load("qwen3-tiny");
     let tok = Tok::from_dir(&fixture("qwen3-tiny")).unwrap();
-    let prompts: Vec<Vec<u32>> = ["Jibu ni", "The answer"].iter().map(|t| tok.encode(t, false).unwrap()).collect();
-    let params = SamplingParams { max_new_tokens: 10, temperature: 1.0, top_p: 0.9, top_k: 50, n: 3, seed: 11, stop: vec![] };
-    let gen = Generator { model: &model, tok: &tok, eos_ids: vec![], params };
+    let prompts: Vec<Vec<u32>> = ["Jibu ni", "The answer"]
+        .iter()
+        .map(|t| tok.encode(t, false).unwrap())
+        .collect();
+    let params = SamplingParams {
+        max_new_tokens: 10,
+        temperature: 1.0,
+        top_p: 0.9,
+        top_k: 50,
+        n: 3,
+        seed: 11,
+        stop: vec![],
+    };
+    let gen = Generator {
+        model: &model,
+        tok: &tok,
+        eos_ids: vec![],
+        params,
+    };
     let mut produced = 0;
     let a = gen.generate(&prompts, 0, &mut |k| produced += k).unwrap();
     let b = gen.generate(&prompts, 0, &mut |_| {}).unwrap();
     assert_eq!(a, b);
     assert_eq!(produced, 2 * 3 * 10);
     assert_eq!(a[1].len(), 3);
-    assert!(a[0][0].tokens != a[0][1].tokens || a[0][1].tokens != a[0][2].tokens, "samples differ");
+    assert!(
+        a[0][0].tokens != a[0][1].tokens || a[0][1].tokens != a[0][2].tokens,
+        "samples differ"
+    );
     // Prompt 1 alone, told its global index, samples the same tokens.
     let alone = gen.generate(&prompts[1..], 1, &mut |_| {}).unwrap();
     assert_eq!(alone[0], a[1]);
-    let other_seed = Generator { params: SamplingParams { seed: 12, ..gen.params.clone() }, ..gen };
+    let other_seed = Generator {
+        params: SamplingParams {
+            seed: 12,
+            ..gen.params.clone()
+        },
+        ..gen
+    };
     assert_ne!(other_seed.generate(&prompts, 0, &mut |_| {}).unwrap(), a);
 }
 
@@ -276,39 +422,102 @@ fn eos_and_stop_strings_end_generation() {
     let model = load("qwen2-tiny");
     let tok = Tok::from_dir(&fixture("qwen2-tiny")).unwrap();
     let prompt = tok.encode("The answer is", false).unwrap();
-    let free = Generator { model: &model, tok: &tok, eos_ids: vec![], params: SamplingParams::greedy(8) };
-    let out = free.generate(std::slice::from_ref(&prompt), 0, &mut |_| {}).unwrap().remove(0).remove(0);
+    let free = Generator {
+        model: &model,
+        tok: &tok,
+        eos_ids: vec![],
+        params: SamplingParams::greedy(8),
+    };
+    let out = free
+        .generate(std::slice::from_ref(&prompt), 0, &mut |_| {})
+        .unwrap()
+        .remove(0)
+        .remove(0);
     // Treat the third greedy token as EOS: generation stops before it.
-    let eos = Generator { eos_ids: vec![out.tokens[2]], ..free };
-    let cut = eos.generate(std::slice::from_ref(&prompt), 0, &mut |_| {}).unwrap().remove(0).remove(0);
-    assert_eq!(cut.finish_reason, adamame_trainer::generate::FinishReason::Eos);
-    assert_eq!(cut.tokens, out.tokens[..out.tokens.iter().position(|&t| t == out.tokens[2]).unwrap()]);
+    let eos = Generator {
+        eos_ids: vec![out.tokens[2]],
+        ..free
+    };
+    let cut = eos
+        .generate(std::slice::from_ref(&prompt), 0, &mut |_| {})
+        .unwrap()
+        .remove(0)
+        .remove(0);
+    assert_eq!(
+        cut.finish_reason,
+        adamame_trainer::generate::FinishReason::Eos
+    );
+    assert_eq!(
+        cut.tokens,
+        out.tokens[..out.tokens.iter().position(|&t| t == out.tokens[2]).unwrap()]
+    );
     // A stop string taken from the free text cuts the text before it.
     let stop: String = out.text.chars().skip(3).take(2).collect();
-    let stop_gen = Generator { eos_ids: vec![], params: SamplingParams { stop: vec![stop.clone()], ..SamplingParams::greedy(8) }, ..eos };
-    let stopped = stop_gen.generate(std::slice::from_ref(&prompt), 0, &mut |_| {}).unwrap().remove(0).remove(0);
-    assert_eq!(stopped.finish_reason, adamame_trainer::generate::FinishReason::Stop);
+    let stop_gen = Generator {
+        eos_ids: vec![],
+        params: SamplingParams {
+            stop: vec![stop.clone()],
+            ..SamplingParams::greedy(8)
+        },
+        ..eos
+    };
+    let stopped = stop_gen
+        .generate(std::slice::from_ref(&prompt), 0, &mut |_| {})
+        .unwrap()
+        .remove(0)
+        .remove(0);
+    assert_eq!(
+        stopped.finish_reason,
+        adamame_trainer::generate::FinishReason::Stop
+    );
     assert_eq!(stopped.text, out.text[..out.text.find(&stop).unwrap()]);
 }
 
 #[test]
 fn a_few_lora_steps_lower_the_loss() {
     let mut model = load("qwen2-tiny");
-    model.add_lora(&LoraConfig { rank: 8, alpha: 16.0, ..Default::default() }).unwrap();
+    model
+        .add_lora(&LoraConfig {
+            rank: 8,
+            alpha: 16.0,
+            ..Default::default()
+        })
+        .unwrap();
     model.set_training(true);
     let vars: Vec<Var> = model.trainable_vars();
-    let mut opt = AdamW::new(vars, ParamsAdamW { lr: 1e-2, weight_decay: 0.0, ..Default::default() }).unwrap();
+    let mut opt = AdamW::new(
+        vars,
+        ParamsAdamW {
+            lr: 1e-2,
+            weight_decay: 0.0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let (ids, mask) = batch(&model);
-    let first = masked_nll(&model, &ids, &mask, 64).unwrap().0.to_scalar::<f32>().unwrap();
+    let first = masked_nll(&model, &ids, &mask, 64)
+        .unwrap()
+        .0
+        .to_scalar::<f32>()
+        .unwrap();
     for _ in 0..15 {
         let (loss, _) = masked_nll(&model, &ids, &mask, 64).unwrap();
         opt.backward_step(&loss).unwrap();
     }
-    let last = masked_nll(&model, &ids, &mask, 64).unwrap().0.to_scalar::<f32>().unwrap();
+    let last = masked_nll(&model, &ids, &mask, 64)
+        .unwrap()
+        .0
+        .to_scalar::<f32>()
+        .unwrap();
     assert!(last < 0.7 * first, "loss {first} -> {last}");
     // Frozen base: the saved base weights did not move.
     let base = load("qwen2-tiny");
-    for ((n, a), (_, b)) in model.named_tensors(false).unwrap().iter().zip(base.named_tensors(false).unwrap()) {
+    for ((n, a), (_, b)) in model
+        .named_tensors(false)
+        .unwrap()
+        .iter()
+        .zip(base.named_tensors(false).unwrap())
+    {
         assert_eq!(max_abs_diff(a, &b), 0.0, "{n} moved");
     }
 }

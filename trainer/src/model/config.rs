@@ -98,7 +98,8 @@ pub struct Config {
     pub tie_word_embeddings: bool,
     #[serde(default)]
     pub use_sliding_window: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Kept even when null: transformers' default (4096) differs from "absent".
+    #[serde(default)]
     pub sliding_window: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_window_layers: Option<usize>,
@@ -304,15 +305,18 @@ impl Config {
                 return bad(format!("{name} must be positive"));
             }
         }
-        if self.num_attention_heads % self.num_kv_heads() != 0 {
+        if !self.num_attention_heads.is_multiple_of(self.num_kv_heads()) {
             return bad(format!(
                 "num_attention_heads ({}) must be a multiple of num_key_value_heads ({})",
                 self.num_attention_heads,
                 self.num_kv_heads()
             ));
         }
-        if self.head_dim() % 2 != 0 {
-            return bad(format!("head_dim ({}) must be even for RoPE", self.head_dim()));
+        if !self.head_dim().is_multiple_of(2) {
+            return bad(format!(
+                "head_dim ({}) must be even for RoPE",
+                self.head_dim()
+            ));
         }
         if let Some(types) = &self.layer_types {
             if types.len() != self.num_hidden_layers {
@@ -480,8 +484,8 @@ mod tests {
 
     #[test]
     fn unknown_architecture_is_named_and_extra_keys_round_trip() {
-        let err = Config::from_json_str(&base(r#", "architectures": ["LlamaForCausalLM"]"#))
-            .unwrap_err();
+        let err =
+            Config::from_json_str(&base(r#", "architectures": ["LlamaForCausalLM"]"#)).unwrap_err();
         assert!(err.to_string().contains("LlamaForCausalLM"), "{err}");
         let cfg = Config::from_json_str(&base(
             r#", "model_type": "qwen2", "eos_token_id": [1, 2], "torch_dtype": "bfloat16""#,
@@ -489,7 +493,10 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.eos_token_ids(), vec![1, 2]);
         let again = Config::from_json_str(&cfg.to_json_string().unwrap()).unwrap();
-        assert_eq!(again.extra.get("torch_dtype"), Some(&Value::from("bfloat16")));
+        assert_eq!(
+            again.extra.get("torch_dtype"),
+            Some(&Value::from("bfloat16"))
+        );
         assert_eq!(again.eos_token_ids(), vec![1, 2]);
     }
 }

@@ -21,7 +21,13 @@ use crate::error::{read_json, write_json, Error, Result};
 
 /// Every linear layer of a Qwen2/Qwen3 decoder block.
 pub const ALL_LINEAR: [&str; 7] = [
-    "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "gate_proj",
+    "up_proj",
+    "down_proj",
 ];
 
 pub const ADAPTER_CONFIG: &str = "adapter_config.json";
@@ -57,8 +63,7 @@ impl LoraConfig {
     }
 
     pub fn targets(&self, module: &str) -> bool {
-        if self.target_modules.is_empty() || self.target_modules.iter().any(|t| t == "all-linear")
-        {
+        if self.target_modules.is_empty() || self.target_modules.iter().any(|t| t == "all-linear") {
             return ALL_LINEAR.contains(&module);
         }
         self.target_modules.iter().any(|t| t == module)
@@ -212,7 +217,10 @@ impl LoraAdapter {
             _ => x.clone(),
         };
         let dims = x.dims().to_vec();
-        let (rows, last) = (x.elem_count() / dims.last().copied().unwrap_or(1), dims.len() - 1);
+        let (rows, last) = (
+            x.elem_count() / dims.last().copied().unwrap_or(1),
+            dims.len() - 1,
+        );
         let flat = x.reshape((rows, dims[last]))?;
         let low = flat.matmul(&self.a.as_tensor().t()?)?;
         let out = (low.matmul(&self.b.as_tensor().t()?)? * self.scale)?;
@@ -304,10 +312,24 @@ mod tests {
         };
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let ad = LoraAdapter::init(64, 16, &cfg, &mut rng, DType::F32, &Device::Cpu).unwrap();
-        let a = ad.a.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let a =
+            ad.a.as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
         assert!(a.iter().all(|v| v.abs() <= 0.125));
         assert!(a.iter().any(|v| v.abs() > 0.1), "A spans its bound");
-        assert_eq!(ad.b.as_tensor().abs().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap(), 0.0);
+        assert_eq!(
+            ad.b.as_tensor()
+                .abs()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap(),
+            0.0
+        );
         assert_eq!(ad.scale, 2.0);
     }
 
@@ -327,7 +349,8 @@ mod tests {
         let mut dora = json.clone();
         dora["use_dora"] = json!(true);
         assert!(LoraConfig::from_peft_json(&dora).is_err());
-        let all = LoraConfig::from_peft_json(&json!({"r": 2, "target_modules": "all-linear"})).unwrap();
+        let all =
+            LoraConfig::from_peft_json(&json!({"r": 2, "target_modules": "all-linear"})).unwrap();
         assert!(ALL_LINEAR.iter().all(|m| all.targets(m)));
     }
 }

@@ -30,7 +30,11 @@ pub fn rope_inv_freq(head_dim: usize, theta: f64, linear_factor: f64) -> Vec<f32
 }
 
 /// cos and sin of shape (b, 1, t, head_dim) for positions of shape (b, t).
-pub fn rope_cos_sin(positions: &Tensor, inv_freq: &Tensor, dtype: DType) -> Result<(Tensor, Tensor)> {
+pub fn rope_cos_sin(
+    positions: &Tensor,
+    inv_freq: &Tensor,
+    dtype: DType,
+) -> Result<(Tensor, Tensor)> {
     let freqs = positions
         .to_dtype(DType::F32)?
         .unsqueeze(D::Minus1)?
@@ -114,11 +118,7 @@ pub fn attention_bias(
     if t == 1 && !padded && !window_bites {
         return Ok(None);
     }
-    let rows: Vec<usize> = if padded {
-        left_pad.to_vec()
-    } else {
-        vec![0]
-    };
+    let rows: Vec<usize> = if padded { left_pad.to_vec() } else { vec![0] };
     let mut data = Vec::with_capacity(rows.len() * t * s);
     for &pad in &rows {
         for i in 0..t {

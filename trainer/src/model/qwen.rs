@@ -5,6 +5,7 @@
 //! embed → N × [RMSNorm → attention (+ residual) → RMSNorm → SwiGLU MLP (+ residual)]
 //! → RMSNorm → lm_head (or the embedding matrix when tied).
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -206,7 +207,13 @@ impl Block {
         let a = &self.self_attn;
         let m = &self.mlp;
         [
-            &a.q_proj, &a.k_proj, &a.v_proj, &a.o_proj, &m.gate_proj, &m.up_proj, &m.down_proj,
+            &a.q_proj,
+            &a.k_proj,
+            &a.v_proj,
+            &a.o_proj,
+            &m.gate_proj,
+            &m.up_proj,
+            &m.down_proj,
         ]
     }
 }
@@ -259,14 +266,22 @@ impl WeightSource for RandomInit {
         } else if name.ends_with(".bias") {
             Tensor::zeros(shape, self.dtype, &self.device)?
         } else {
-            let data: Vec<f32> = (0..n).map(|_| (normal(&mut self.rng) * self.std) as f32).collect();
+            let data: Vec<f32> = (0..n)
+                .map(|_| (normal(&mut self.rng) * self.std) as f32)
+                .collect();
             Tensor::from_vec(data, shape, &self.device)?.to_dtype(self.dtype)?
         };
         Ok(t)
     }
 }
 
-fn load_linear(src: &mut dyn WeightSource, name: &str, out_f: usize, in_f: usize, bias: bool) -> Result<Linear> {
+fn load_linear(
+    src: &mut dyn WeightSource,
+    name: &str,
+    out_f: usize,
+    in_f: usize,
+    bias: bool,
+) -> Result<Linear> {
     let weight = src.get(&format!("{name}.weight"), &[out_f, in_f])?;
     let bias = if bias {
         Some(src.get(&format!("{name}.bias"), &[out_f])?)
@@ -314,10 +329,7 @@ impl Qwen {
     ) -> Result<Self> {
         config.validate()?;
         let dir = PathBuf::from("(in-memory tensors)");
-        let mut source = Checkpoint {
-            tensors,
-            dir: &dir,
-        };
+        let mut source = Checkpoint { tensors, dir: &dir };
         Self::build(config, &mut source, dtype, device)
     }
 
@@ -338,20 +350,53 @@ impl Qwen {
         Self::build(config, &mut source, dtype, device)
     }
 
-    fn build(config: Config, src: &mut dyn WeightSource, dtype: DType, device: &Device) -> Result<Self> {
+    fn build(
+        config: Config,
+        src: &mut dyn WeightSource,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<Self> {
         let arch = config.arch()?;
         let (h, inter) = (config.hidden_size, config.intermediate_size);
-        let (nh, nkv, hd) = (config.num_attention_heads, config.num_kv_heads(), config.head_dim());
+        let (nh, nkv, hd) = (
+            config.num_attention_heads,
+            config.num_kv_heads(),
+            config.head_dim(),
+        );
         let spans = config.layer_attention();
         let rope_specs = config.layer_rope()?;
         let mut distinct: Vec<RopeSpec> = Vec::new();
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
             let p = format!("model.layers.{i}");
-            let q_proj = load_linear(src, &format!("{p}.self_attn.q_proj"), nh * hd, h, config.qkv_bias())?;
-            let k_proj = load_linear(src, &format!("{p}.self_attn.k_proj"), nkv * hd, h, config.qkv_bias())?;
-            let v_proj = load_linear(src, &format!("{p}.self_attn.v_proj"), nkv * hd, h, config.qkv_bias())?;
-            let o_proj = load_linear(src, &format!("{p}.self_attn.o_proj"), h, nh * hd, config.o_bias())?;
+            let q_proj = load_linear(
+                src,
+                &format!("{p}.self_attn.q_proj"),
+                nh * hd,
+                h,
+                config.qkv_bias(),
+            )?;
+            let k_proj = load_linear(
+                src,
+                &format!("{p}.self_attn.k_proj"),
+                nkv * hd,
+                h,
+                config.qkv_bias(),
+            )?;
+            let v_proj = load_linear(
+                src,
+                &format!("{p}.self_attn.v_proj"),
+                nkv * hd,
+                h,
+                config.qkv_bias(),
+            )?;
+            let o_proj = load_linear(
+                src,
+                &format!("{p}.self_attn.o_proj"),
+                h,
+                nh * hd,
+                config.o_bias(),
+            )?;
             let gate_proj = load_linear(src, &format!("{p}.mlp.gate_proj"), inter, h, false)?;
             let up_proj = load_linear(src, &format!("{p}.mlp.up_proj"), inter, h, false)?;
             let down_proj = load_linear(src, &format!("{p}.mlp.down_proj"), h, inter, false)?;
@@ -376,7 +421,8 @@ impl Qwen {
             };
             layers.push(Block {
                 input_layernorm: src.get(&format!("{p}.input_layernorm.weight"), &[h])?,
-                post_attention_layernorm: src.get(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
+                post_attention_layernorm: src
+                    .get(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
                 self_attn: Attention {
                     q_proj,
                     k_proj,
@@ -458,10 +504,16 @@ impl Qwen {
     /// EOS ids of config.json and generation_config.json together.
     pub fn eos_token_ids(&self) -> Vec<u32> {
         let mut ids = self.config.eos_token_ids();
-        if let Some(v) = self.generation_config.as_ref().and_then(|g| g.get("eos_token_id")) {
+        if let Some(v) = self
+            .generation_config
+            .as_ref()
+            .and_then(|g| g.get("eos_token_id"))
+        {
             match v {
                 Value::Number(n) => ids.extend(n.as_u64().map(|x| x as u32)),
-                Value::Array(a) => ids.extend(a.iter().filter_map(|x| x.as_u64().map(|x| x as u32))),
+                Value::Array(a) => {
+                    ids.extend(a.iter().filter_map(|x| x.as_u64().map(|x| x as u32)))
+                }
                 _ => {}
             }
         }
@@ -489,7 +541,11 @@ impl Qwen {
     /// position 0 (right padding is harmless: later tokens never reach earlier
     /// ones). With a cache they continue the cached positions, and the cache's
     /// left padding is masked out and skipped in the positions.
-    pub fn forward_hidden(&self, input_ids: &Tensor, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
+    pub fn forward_hidden(
+        &self,
+        input_ids: &Tensor,
+        mut cache: Option<&mut KvCache>,
+    ) -> Result<Tensor> {
         let (b, t) = input_ids.dims2()?;
         let (offset, left_pad) = match cache.as_deref() {
             Some(c) => {
@@ -528,11 +584,17 @@ impl Qwen {
                 LayerAttention::Full => None,
                 LayerAttention::Sliding(w) => Some(w),
             };
-            if !biases.contains_key(&window) {
-                let bias = ops::attention_bias(t, offset, &left_pad, window, &self.device)?;
-                biases.insert(window, bias);
+            let bias = match biases.entry(window) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(ops::attention_bias(
+                    t,
+                    offset,
+                    &left_pad,
+                    window,
+                    &self.device,
+                )?),
             }
-            let bias = biases.get(&window).and_then(Option::as_ref);
+            .as_ref();
             let (cos, sin) = cos_sin
                 .get(layer.rope)
                 .ok_or_else(|| Error::Config("RoPE index out of range".into()))?;
@@ -540,7 +602,15 @@ impl Qwen {
                 Some(c) => c.layers.get_mut(i),
                 None => None,
             };
-            x = layer.forward(&x, cos, sin, bias, layer_cache, self.config.rms_norm_eps, rng)?;
+            x = layer.forward(
+                &x,
+                cos,
+                sin,
+                bias,
+                layer_cache,
+                self.config.rms_norm_eps,
+                rng,
+            )?;
         }
         if let Some(c) = cache {
             c.len += t;
@@ -553,7 +623,9 @@ impl Qwen {
         let dims = hidden.dims().to_vec();
         let h = self.config.hidden_size;
         let rows = hidden.elem_count() / h;
-        let logits = hidden.reshape((rows, h))?.matmul(&self.lm_head_weight().t()?)?;
+        let logits = hidden
+            .reshape((rows, h))?
+            .matmul(&self.lm_head_weight().t()?)?;
         let mut out = dims;
         if let Some(last) = out.last_mut() {
             *last = self.config.vocab_size;
@@ -570,10 +642,16 @@ impl Qwen {
     /// Every weight as a named tensor, in checkpoint names (lm_head left out when tied).
     /// With `merged`, LoRA deltas are added to their base weights.
     pub fn named_tensors(&self, merged: bool) -> Result<Vec<(String, Tensor)>> {
-        let mut out = vec![("model.embed_tokens.weight".to_string(), self.embed_tokens.clone())];
+        let mut out = vec![(
+            "model.embed_tokens.weight".to_string(),
+            self.embed_tokens.clone(),
+        )];
         for (i, layer) in self.layers.iter().enumerate() {
             let p = format!("model.layers.{i}");
-            out.push((format!("{p}.input_layernorm.weight"), layer.input_layernorm.clone()));
+            out.push((
+                format!("{p}.input_layernorm.weight"),
+                layer.input_layernorm.clone(),
+            ));
             out.push((
                 format!("{p}.post_attention_layernorm.weight"),
                 layer.post_attention_layernorm.clone(),
@@ -586,7 +664,9 @@ impl Qwen {
             }
             for ((name, _), lin) in linear_names(&p).iter().zip(layer.linears()) {
                 let w = match (&lin.lora, merged) {
-                    (Some(ad), true) => (&lin.weight + ad.delta()?.to_dtype(lin.weight.dtype())?)?,
+                    (Some(ad), true) => {
+                        (&lin.weight + ad.delta()?.to_dtype(lin.weight.dtype())?)?
+                    }
                     _ => lin.weight.clone(),
                 };
                 out.push((format!("{name}.weight"), w));
@@ -603,12 +683,21 @@ impl Qwen {
     }
 
     /// Applies `f` to every weight tensor by checkpoint name (lm_head skipped when tied).
-    fn visit_tensors_mut(&mut self, f: &mut dyn FnMut(&str, &mut Tensor) -> Result<()>) -> Result<()> {
+    fn visit_tensors_mut(
+        &mut self,
+        f: &mut dyn FnMut(&str, &mut Tensor) -> Result<()>,
+    ) -> Result<()> {
         f("model.embed_tokens.weight", &mut self.embed_tokens)?;
         for (i, layer) in self.layers.iter_mut().enumerate() {
             let p = format!("model.layers.{i}");
-            f(&format!("{p}.input_layernorm.weight"), &mut layer.input_layernorm)?;
-            f(&format!("{p}.post_attention_layernorm.weight"), &mut layer.post_attention_layernorm)?;
+            f(
+                &format!("{p}.input_layernorm.weight"),
+                &mut layer.input_layernorm,
+            )?;
+            f(
+                &format!("{p}.post_attention_layernorm.weight"),
+                &mut layer.post_attention_layernorm,
+            )?;
             if let Some(qn) = layer.self_attn.q_norm.as_mut() {
                 f(&format!("{p}.self_attn.q_norm.weight"), qn)?;
             }
@@ -650,7 +739,9 @@ impl Qwen {
     pub fn add_lora(&mut self, cfg: &LoraConfig) -> Result<()> {
         cfg.validate()?;
         if self.lora.is_some() {
-            return Err(Error::Lora("the model already has adapters; merge them first".into()));
+            return Err(Error::Lora(
+                "the model already has adapters; merge them first".into(),
+            ));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let (dtype, device) = (self.dtype, self.device.clone());
@@ -697,7 +788,10 @@ impl Qwen {
 
     /// What an optimizer should update (base weights are absent unless fully trainable).
     pub fn trainable_vars(&self) -> Vec<Var> {
-        self.named_trainable_vars().into_iter().map(|(_, v)| v).collect()
+        self.named_trainable_vars()
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect()
     }
 
     /// Folds every adapter into its base weight, W ← W + (alpha / rank) · B A, and drops the adapters.
@@ -705,7 +799,8 @@ impl Qwen {
         for layer in self.layers.iter_mut() {
             for lin in layer.linears_mut() {
                 if let Some(ad) = lin.lora.take() {
-                    let merged = (&lin.weight + ad.delta()?.to_dtype(lin.weight.dtype())?)?.detach();
+                    let merged =
+                        (&lin.weight + ad.delta()?.to_dtype(lin.weight.dtype())?)?.detach();
                     lin.weight = merged;
                 }
             }
@@ -797,10 +892,16 @@ impl Qwen {
         let gen = self.generation_config.clone().unwrap_or_else(|| {
             let mut g = serde_json::Map::new();
             if let Some(bos) = &self.config.bos_token_id {
-                g.insert("bos_token_id".into(), serde_json::to_value(bos).unwrap_or(Value::Null));
+                g.insert(
+                    "bos_token_id".into(),
+                    serde_json::to_value(bos).unwrap_or(Value::Null),
+                );
             }
             if let Some(eos) = &self.config.eos_token_id {
-                g.insert("eos_token_id".into(), serde_json::to_value(eos).unwrap_or(Value::Null));
+                g.insert(
+                    "eos_token_id".into(),
+                    serde_json::to_value(eos).unwrap_or(Value::Null),
+                );
             }
             Value::Object(g)
         });
@@ -827,7 +928,9 @@ impl Block {
         rng: Option<&Mutex<ChaCha8Rng>>,
     ) -> Result<Tensor> {
         let h = ops::rms_norm(x, &self.input_layernorm, eps)?;
-        let x = (x + self.self_attn.forward(&h, cos, sin, bias, cache, eps, rng)?)?;
+        let x = (x + self
+            .self_attn
+            .forward(&h, cos, sin, bias, cache, eps, rng)?)?;
         let h = ops::rms_norm(&x, &self.post_attention_layernorm, eps)?;
         Ok((&x + self.mlp.forward(&h, rng)?)?)
     }

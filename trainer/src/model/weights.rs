@@ -26,12 +26,17 @@ pub const TOKENIZER_FILES: [&str; 7] = [
 ];
 
 /// Reads one safetensors file; floating-point tensors are cast to `dtype`.
-pub fn read_safetensors(path: &Path, dtype: DType, device: &Device) -> Result<HashMap<String, Tensor>> {
+pub fn read_safetensors(
+    path: &Path,
+    dtype: DType,
+    device: &Device,
+) -> Result<HashMap<String, Tensor>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|source| Error::Safetensors {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let st =
+        safetensors::SafeTensors::deserialize(&bytes).map_err(|source| Error::Safetensors {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let mut out = HashMap::with_capacity(st.len());
     for (name, view) in st.tensors() {
         let t = view.load(device)?;
@@ -66,7 +71,11 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
         shards.dedup();
         return Ok(shards.into_iter().map(|f| dir.join(f)).collect());
     }
-    for pickle in ["pytorch_model.bin", "pytorch_model.bin.index.json", "model.bin"] {
+    for pickle in [
+        "pytorch_model.bin",
+        "pytorch_model.bin.index.json",
+        "model.bin",
+    ] {
         if dir.join(pickle).exists() {
             return Err(Error::PickleCheckpoint(dir.join(pickle)));
         }
@@ -75,7 +84,11 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// All tensors of a checkpoint folder (single file or shards).
-pub fn load_checkpoint(dir: &Path, dtype: DType, device: &Device) -> Result<HashMap<String, Tensor>> {
+pub fn load_checkpoint(
+    dir: &Path,
+    dtype: DType,
+    device: &Device,
+) -> Result<HashMap<String, Tensor>> {
     let mut all = HashMap::new();
     for file in weight_files(dir)? {
         all.extend(read_safetensors(&file, dtype, device)?);
@@ -90,15 +103,21 @@ pub fn write_safetensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()
         .iter()
         .map(|(k, t)| t.contiguous().map(|t| (k.as_str(), t)))
         .collect::<candle_core::Result<_>>()?;
-    safetensors::serialize_to_file(data, Some(metadata), path).map_err(|source| Error::Safetensors {
-        path: path.to_path_buf(),
-        source,
+    safetensors::serialize_to_file(data, Some(metadata), path).map_err(|source| {
+        Error::Safetensors {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }
 
 /// Writes `model.safetensors`, or `model-0000i-of-0000n.safetensors` shards and
 /// their index when the tensors exceed `max_shard_bytes`.
-pub fn save_checkpoint(dir: &Path, tensors: &[(String, Tensor)], max_shard_bytes: usize) -> Result<()> {
+pub fn save_checkpoint(
+    dir: &Path,
+    tensors: &[(String, Tensor)],
+    max_shard_bytes: usize,
+) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let bytes = |t: &Tensor| t.elem_count() * t.dtype().size_in_bytes();
     let total: usize = tensors.iter().map(|(_, t)| bytes(t)).sum();
@@ -159,6 +178,8 @@ pub fn parse_dtype(name: &str) -> Result<DType> {
         "f32" | "float32" => Ok(DType::F32),
         "bf16" | "bfloat16" => Ok(DType::BF16),
         "f16" | "float16" => Ok(DType::F16),
-        other => Err(Error::Config(format!("unknown dtype {other:?} (f32, bf16, f16)"))),
+        other => Err(Error::Config(format!(
+            "unknown dtype {other:?} (f32, bf16, f16)"
+        ))),
     }
 }
