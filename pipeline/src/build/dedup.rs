@@ -1,0 +1,160 @@
+//! Duplicate detection, in input order: exact on the normalized question +
+//! reasoning, and near-duplicates by MinHash with LSH banding within a
+//! language. The first occurrence is kept.
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+use crate::build::config::NearDup;
+use crate::build::units::{mix, ngram_hashes};
+
+const PERMUTATIONS: usize = 64;
+const BANDS: usize = 16;
+const ROWS_PER_BAND: usize = PERMUTATIONS / BANDS;
+
+/// Remembers what was kept so far. Memory grows with the number of kept
+/// rows (16 bytes per row for exact dedup, 256 more with near-dup).
+pub struct Deduplicator {
+    exact: Option<HashMap<[u8; 16], u32>>,
+    near: Option<NearIndex>,
+    ids: Vec<String>,
+}
+
+struct NearIndex {
+    config: NearDup,
+    /// (language, band, band hash) → rows with that band.
+    buckets: HashMap<(String, u8, u64), Vec<u32>>,
+    signatures: Vec<[u32; PERMUTATIONS]>,
+}
+
+impl Deduplicator {
+    pub fn new(exact: bool, near: &NearDup) -> Self {
+        Deduplicator {
+            exact: exact.then(HashMap::new),
+            near: near.enabled.then(|| NearIndex {
+                config: near.clone(),
+                buckets: HashMap::new(),
+                signatures: Vec::new(),
+            }),
+            ids: Vec::new(),
+        }
+    }
+
+    /// `Some(detail)` when the row duplicates one seen before; otherwise the
+    /// row is remembered and `None` returned.
+    pub fn check(&mut self, id: &str, lang: &str, question: &str, reasoning: &str) -> Option<String> {
+        let key = exact_key(question, reasoning);
+        if let Some(exact) = &self.exact {
+            if let Some(&first) = exact.get(&key) {
+                return Some(format!("exact duplicate of {}", self.ids[first as usize]));
+            }
+        }
+        let signature = self.near.as_ref().map(|n| minhash(question, reasoning, n.config.shingle));
+        if let (Some(near), Some(sig)) = (&self.near, &signature) {
+            if let Some((first, sim)) = near.find(lang, sig) {
+                return Some(format!(
+                    "near duplicate of {} (estimated Jaccard {sim:.2})",
+                    self.ids[first as usize]
+                ));
+            }
+        }
+        let slot = self.ids.len() as u32;
+        self.ids.push(id.to_string());
+        if let Some(exact) = &mut self.exact {
+            exact.insert(key, slot);
+        }
+        if let (Some(near), Some(sig)) = (&mut self.near, signature) {
+            near.insert(lang, slot, sig);
+        }
+        None
+    }
+}
+
+fn exact_key(question: &str, reasoning: &str) -> [u8; 16] {
+    let mut h = Sha256::new();
+    h.update(question.as_bytes());
+    h.update([0]);
+    h.update(reasoning.as_bytes());
+    let digest = h.finalize();
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
+fn minhash(question: &str, reasoning: &str, shingle: usize) -> [u32; PERMUTATIONS] {
+    let mut sig = [u32::MAX; PERMUTATIONS];
+    let text = format!("{question}\n{reasoning}");
+    for g in ngram_hashes(&text, shingle) {
+        for (i, slot) in sig.iter_mut().enumerate() {
+            let h = (mix(g ^ (i as u64).wrapping_mul(0xA24B_AED4_963E_E407)) >> 32) as u32;
+            if h < *slot {
+                *slot = h;
+            }
+        }
+    }
+    sig
+}
+
+fn band_hash(sig: &[u32; PERMUTATIONS], band: usize) -> u64 {
+    sig[band * ROWS_PER_BAND..(band + 1) * ROWS_PER_BAND]
+        .iter()
+        .fold(band as u64, |acc, &v| mix(acc ^ u64::from(v)))
+}
+
+impl NearIndex {
+    fn find(&self, lang: &str, sig: &[u32; PERMUTATIONS]) -> Option<(u32, f64)> {
+        let mut best: Option<(u32, f64)> = None;
+        for band in 0..BANDS {
+            let key = (lang.to_string(), band as u8, band_hash(sig, band));
+            for &cand in self.buckets.get(&key).into_iter().flatten() {
+                let other = &self.signatures[cand as usize];
+                let same = sig.iter().zip(other).filter(|(a, b)| a == b).count();
+                let sim = same as f64 / PERMUTATIONS as f64;
+                if sim >= self.config.threshold && best.is_none_or(|(b, s)| sim > s || (sim == s && cand < b)) {
+                    best = Some((cand, sim));
+                }
+            }
+        }
+        best
+    }
+
+    fn insert(&mut self, lang: &str, slot: u32, sig: [u32; PERMUTATIONS]) {
+        for band in 0..BANDS {
+            let key = (lang.to_string(), band as u8, band_hash(&sig, band));
+            self.buckets.entry(key).or_default().push(slot);
+        }
+        self.signatures.push(sig);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRACE: &str = "Il y a 16 œufs par jour. Elle en mange 3 et en utilise 4 pour les muffins. \
+        Il reste donc 16 - 3 - 4 = 9 œufs. Elle vend chaque œuf 2 dollars. Donc elle gagne 9 × 2 = 18 dollars par jour au marché.";
+
+    #[test]
+    fn exact_and_near_duplicates_are_found_in_order() {
+        let mut d = Deduplicator::new(true, &NearDup::default());
+        assert_eq!(d.check("a", "fr", "Q", TRACE), None);
+        assert_eq!(d.check("b", "fr", "Q", TRACE).as_deref(), Some("exact duplicate of a"));
+        let near = TRACE.replace("Donc elle", "Ainsi elle");
+        let detail = d.check("c", "fr", "Q", &near).expect("near duplicate");
+        assert!(detail.starts_with("near duplicate of a"), "{detail}");
+        // Same text in another language bucket is not compared.
+        assert_eq!(d.check("d", "pt", "Q", &near), None);
+        // A different problem is kept.
+        let other = "Un train roule à 60 km par heure pendant 3 heures. Il parcourt 60 × 3 = 180 km.";
+        assert_eq!(d.check("e", "fr", "Q2", other), None);
+    }
+
+    #[test]
+    fn near_dup_can_be_disabled() {
+        let off = NearDup { enabled: false, ..NearDup::default() };
+        let mut d = Deduplicator::new(true, &off);
+        assert_eq!(d.check("a", "fr", "Q", TRACE), None);
+        assert_eq!(d.check("c", "fr", "Q", &TRACE.replace("Donc", "Ainsi")), None);
+    }
+}

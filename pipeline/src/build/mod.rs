@@ -1,0 +1,421 @@
+//! `adamame-data build`: raw generations in, curated shards, rejects, a
+//! manifest and a dataset card out.
+//!
+//! Records stream through in chunks. The per-record stages ([`process`])
+//! run in parallel and keep input order; the stages that compare records
+//! (`dedup`, `decontaminate`, `select`) run sequentially in input order. So
+//! the output is the same at any thread count.
+
+pub mod config;
+pub mod decontam;
+pub mod dedup;
+pub mod outcome;
+pub mod process;
+pub mod stats;
+pub mod units;
+
+use std::path::{Path, PathBuf};
+
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+use serde_json::json;
+
+use crate::card;
+use crate::lang;
+use crate::sink::{self, batch, ShardInfo, ShardWriter, SinkError, StagedDir};
+use crate::source::{self, FieldMap, Format, InputFile, Records, SourceError};
+use crate::tokens::TokenCounter;
+use crate::verify;
+pub use config::{BuildConfig, Preset};
+use dedup::Deduplicator;
+use outcome::{Outcome, Reason, Reject, Row, Stage};
+pub use stats::Stats;
+
+/// Records handed to the parallel stages at a time.
+const CHUNK: usize = 2048;
+/// Rows buffered before a record batch is written.
+const BATCH: usize = 1024;
+
+/// Errors that stop a build (bad records never do: they are rejected).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Read(#[from] source::ReadError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error(transparent)]
+    Tokenizer(#[from] crate::tokens::TokenizerError),
+    #[error("language detector: {0}")]
+    Lang(String),
+    #[error("--shard `{0}`: expected I/N with 0 <= I < N")]
+    Shard(String),
+    #[error("internal: kept + rejected != input ({0:?})")]
+    Unbalanced(Box<Stats>),
+}
+
+/// What to build from and where.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// `--input` arguments; empty means the embedded default corpus.
+    pub inputs: Vec<String>,
+    pub format: Format,
+    pub map: FieldMap,
+    pub lang: Option<String>,
+    pub out: PathBuf,
+    pub config: BuildConfig,
+    /// `--shard i/N`: process only records whose position modulo N is i.
+    pub shard: Option<(u64, u64)>,
+    /// The command line, for the card.
+    pub command: String,
+}
+
+/// What a finished build reports.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    pub out: PathBuf,
+    pub stats: Stats,
+    pub shards: Vec<ShardInfo>,
+    pub rejects: Vec<ShardInfo>,
+    /// One line per input whose format `auto` decided.
+    pub decisions: Vec<String>,
+}
+
+/// Parses `--shard i/N`.
+pub fn parse_shard(arg: &str) -> Result<(u64, u64), BuildError> {
+    let bad = || BuildError::Shard(arg.to_string());
+    let (i, n) = arg.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u64, u64) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// Resolves inputs (the embedded corpus when none are given).
+pub fn plan(request: &BuildRequest) -> Result<Vec<InputFile>, BuildError> {
+    if request.inputs.is_empty() {
+        return Ok(vec![source::embedded_input()]);
+    }
+    let files = source::expand_inputs(&request.inputs)?;
+    Ok(source::plan_inputs(&files, request.format, &request.map)?)
+}
+
+/// Builds the per-record context: detector, verifier, tokenizer, decontamination index.
+pub fn context(config: &BuildConfig) -> Result<process::Context, BuildError> {
+    let backend: lang::Backend = config.lid.parse().map_err(|e| BuildError::Lang(format!("{e}")))?;
+    let detector = lang::detector(backend, &lang::DetectorOptions::default()).map_err(|e| BuildError::Lang(e.to_string()))?;
+    let fidelity = match config.preset {
+        Preset::Paper => lang::FidelityOptions::paper(),
+        Preset::Default => lang::FidelityOptions::default(),
+    };
+    let tokens = match &config.tokenizer {
+        Some(path) => TokenCounter::from_file(Path::new(path))?,
+        None => TokenCounter::Approximate,
+    };
+    let decontaminator = if config.decontaminate.is_empty() {
+        None
+    } else {
+        Some(decontam::Decontaminator::from_files(&config.decontaminate, config.decontam_ngram)?)
+    };
+    Ok(process::Context {
+        config: config.clone(),
+        detector,
+        fidelity,
+        tokens,
+        decontaminator,
+        verify: verify::VerifyConfig::default(),
+    })
+}
+
+/// Runs a build end to end and commits the output folder.
+pub fn run(request: &BuildRequest, progress: &ProgressBar) -> Result<BuildReport, BuildError> {
+    let inputs = plan(request)?;
+    let decisions = inputs
+        .iter()
+        .filter_map(|i| i.decided.as_ref().map(|d| format!("{}: format {} ({d})", i.source, i.format)))
+        .collect();
+    let ctx = context(&request.config)?;
+    let staged = StagedDir::new(&request.out)?;
+    let mut sinks = Sinks::new(staged.path(), &request.config)?;
+    let mut global = GlobalStages::new(&request.config);
+
+    let records = Records::new(inputs, request.map.clone(), request.lang.clone());
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut source_records = 0u64;
+    let flush_chunk = |chunk: &mut Vec<source::SourceRecord>, sinks: &mut Sinks, global: &mut GlobalStages| {
+        let outcomes: Vec<Vec<Outcome>> = chunk.par_drain(..).map(|rec| process::process(&ctx, rec)).collect();
+        for outcome in outcomes.into_iter().flatten() {
+            global.accept(outcome, sinks)?;
+        }
+        progress.set_message(format!("kept {}", sinks.stats.kept));
+        Ok::<(), BuildError>(())
+    };
+    for rec in records {
+        let rec = rec?;
+        progress.inc(1);
+        if let Some((i, n)) = request.shard {
+            if rec.ordinal % n != i {
+                continue;
+            }
+        }
+        source_records += 1;
+        chunk.push(rec);
+        if chunk.len() == CHUNK {
+            flush_chunk(&mut chunk, &mut sinks, &mut global)?;
+        }
+    }
+    flush_chunk(&mut chunk, &mut sinks, &mut global)?;
+    global.finish(&mut sinks)?;
+    sinks.stats.source_records = source_records;
+    if !sinks.stats.is_balanced() {
+        return Err(BuildError::Unbalanced(Box::new(sinks.stats)));
+    }
+
+    let root = staged.path().to_path_buf();
+    let (stats, shards, rejects) = sinks.finish(&root)?;
+    let manifest = manifest(request, &stats, &shards, &rejects);
+    let card = card::render(request, &stats, &shards);
+    sink::write_atomic(&root.join("README.md"), card.as_bytes())?;
+    // The manifest is written last: its presence marks a complete output.
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+    sink::write_atomic(&root.join("manifest.json"), &manifest_bytes)?;
+    let out = staged.commit()?;
+    Ok(BuildReport {
+        out,
+        stats,
+        shards,
+        rejects,
+        decisions,
+    })
+}
+
+/// The stages that compare a row with earlier rows, applied in input order.
+struct GlobalStages {
+    dedup: Deduplicator,
+    max_per_question: Option<usize>,
+    /// Rows held back for `select` (only when it is enabled).
+    held: Vec<Row>,
+}
+
+impl GlobalStages {
+    fn new(config: &BuildConfig) -> Self {
+        GlobalStages {
+            dedup: Deduplicator::new(config.exact_dedup, &config.near_dup),
+            max_per_question: config.max_per_question,
+            held: Vec::new(),
+        }
+    }
+
+    fn accept(&mut self, outcome: Outcome, sinks: &mut Sinks) -> Result<(), BuildError> {
+        let row = match outcome {
+            Outcome::Rejected(reject) => return sinks.reject(*reject),
+            Outcome::Kept(row) => *row,
+        };
+        if let Some(detail) = self.dedup.check(&row.prov.id, &row.query_lang, &row.question, &row.reasoning) {
+            return sinks.reject(row.reject(Stage::Dedup, Reason::Duplicate, detail));
+        }
+        if let Some(detail) = row.contamination.clone() {
+            return sinks.reject(row.reject(Stage::Decontaminate, Reason::Contaminated, detail));
+        }
+        if self.max_per_question.is_some() {
+            self.held.push(row);
+            return Ok(());
+        }
+        sinks.keep(row)
+    }
+
+    /// `select`: per (language, question), keep the `k` shortest traces
+    /// (ties by input order); output stays in input order.
+    fn finish(&mut self, sinks: &mut Sinks) -> Result<(), BuildError> {
+        let Some(k) = self.max_per_question else { return Ok(()) };
+        let mut groups: std::collections::HashMap<(&str, &str), Vec<usize>> = std::collections::HashMap::new();
+        for (i, row) in self.held.iter().enumerate() {
+            groups.entry((&row.query_lang, &row.question)).or_default().push(i);
+        }
+        let mut chosen = vec![false; self.held.len()];
+        for members in groups.values_mut() {
+            members.sort_by_key(|&i| (self.held[i].n_tokens_reasoning, i));
+            for &i in members.iter().take(k) {
+                chosen[i] = true;
+            }
+        }
+        for (row, keep) in std::mem::take(&mut self.held).into_iter().zip(chosen) {
+            if keep {
+                sinks.keep(row)?;
+            } else {
+                let detail = format!("more than {k} traces for this question; shorter ones kept");
+                sinks.reject(row.reject(Stage::Select, Reason::NotSelected, detail))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The three outputs plus the counts, with rows batched before writing.
+struct Sinks {
+    train: ShardWriter,
+    validation: Option<ShardWriter>,
+    rejects: ShardWriter,
+    train_rows: Vec<Row>,
+    validation_rows: Vec<Row>,
+    reject_rows: Vec<Reject>,
+    val_fraction: f64,
+    seed: u64,
+    stats: Stats,
+}
+
+impl Sinks {
+    fn new(root: &Path, config: &BuildConfig) -> Result<Self, BuildError> {
+        let data = root.join("data");
+        let rejects = root.join("rejects");
+        for dir in [&data, &rejects] {
+            std::fs::create_dir_all(dir).map_err(SinkError::io(dir))?;
+        }
+        let compression = sink::shards::compression(&config.compression)?;
+        let curated = adamame_schemas::curated_schema();
+        Ok(Sinks {
+            train: ShardWriter::new(&data, "train", curated.clone(), compression, config.rows_per_shard),
+            validation: (config.val_fraction > 0.0)
+                .then(|| ShardWriter::new(&data, "validation", curated, compression, config.rows_per_shard)),
+            rejects: ShardWriter::new(
+                &rejects,
+                "rejects",
+                adamame_schemas::reject_schema(),
+                compression,
+                config.rows_per_shard,
+            ),
+            train_rows: Vec::new(),
+            validation_rows: Vec::new(),
+            reject_rows: Vec::new(),
+            val_fraction: config.val_fraction,
+            seed: config.seed,
+            stats: Stats::default(),
+        })
+    }
+
+    fn keep(&mut self, row: Row) -> Result<(), BuildError> {
+        self.stats.record_kept(&row);
+        if self.validation.is_some() && is_validation(self.seed, self.val_fraction, &row) {
+            self.stats.validation_rows += 1;
+            self.validation_rows.push(row);
+            if self.validation_rows.len() >= BATCH {
+                self.flush_validation()?;
+            }
+        } else {
+            self.stats.train_rows += 1;
+            self.train_rows.push(row);
+            if self.train_rows.len() >= BATCH {
+                let b = batch::rows_batch(&std::mem::take(&mut self.train_rows)).map_err(SinkError::parquet("train batch"))?;
+                self.train.write(&b)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_validation(&mut self) -> Result<(), BuildError> {
+        if let Some(writer) = &mut self.validation {
+            let b = batch::rows_batch(&std::mem::take(&mut self.validation_rows))
+                .map_err(SinkError::parquet("validation batch"))?;
+            writer.write(&b)?;
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, reject: Reject) -> Result<(), BuildError> {
+        self.stats.record_rejected(&reject);
+        self.reject_rows.push(reject);
+        if self.reject_rows.len() >= BATCH {
+            let b = batch::rejects_batch(&std::mem::take(&mut self.reject_rows)).map_err(SinkError::parquet("rejects batch"))?;
+            self.rejects.write(&b)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, root: &Path) -> Result<(Stats, Vec<ShardInfo>, Vec<ShardInfo>), BuildError> {
+        if !self.train_rows.is_empty() {
+            let b = batch::rows_batch(&std::mem::take(&mut self.train_rows)).map_err(SinkError::parquet("train batch"))?;
+            self.train.write(&b)?;
+        }
+        if !self.validation_rows.is_empty() {
+            self.flush_validation()?;
+        }
+        if !self.reject_rows.is_empty() {
+            let b = batch::rejects_batch(&std::mem::take(&mut self.reject_rows)).map_err(SinkError::parquet("rejects batch"))?;
+            self.rejects.write(&b)?;
+        }
+        let mut shards = self.train.finish(root)?;
+        if let Some(v) = self.validation {
+            shards.extend(v.finish(root)?);
+        }
+        let rejects = self.rejects.finish(root)?;
+        Ok((self.stats, shards, rejects))
+    }
+}
+
+/// Whole questions go to one split, so validation never shares a question
+/// with train. Decided by a seeded hash of (language, question).
+fn is_validation(seed: u64, fraction: f64, row: &Row) -> bool {
+    let mut h = units::mix(seed);
+    for b in row.query_lang.bytes().chain([0]).chain(row.question.bytes()) {
+        h = units::mix(h ^ u64::from(b));
+    }
+    (h >> 11) as f64 / (1u64 << 53) as f64 <= fraction
+}
+
+fn manifest(request: &BuildRequest, stats: &Stats, shards: &[ShardInfo], rejects: &[ShardInfo]) -> serde_json::Value {
+    json!({
+        "tool_version": format!("adamame-data {}", env!("CARGO_PKG_VERSION")),
+        "schema_version": adamame_schemas::SCHEMA_VERSION,
+        "command": request.command,
+        "inputs": if request.inputs.is_empty() { vec![source::EMBEDDED_NAME.to_string()] } else { request.inputs.clone() },
+        "format": request.format.name(),
+        "shard": request.shard.map(|(i, n)| format!("{i}/{n}")),
+        "source_records": stats.source_records,
+        "input_records": stats.input,
+        "kept_records": stats.kept,
+        "rejected_records": stats.rejected,
+        "rejected_by_reason": stats.rejected_by_reason,
+        "rejected_by_stage": stats.rejected_by_stage,
+        "splits": { "train": stats.train_rows, "validation": stats.validation_rows },
+        "per_language": stats.per_language,
+        "shards": shards,
+        "rejects": rejects,
+        "config": request.config,
+    })
+}
+
+/// The end-of-run summary: where things went, and what was rejected why.
+pub fn summary_table(report: &BuildReport, elapsed: std::time::Duration) -> String {
+    use std::fmt::Write;
+    let s = &report.stats;
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "\n{} source records, {} candidates in {:.1}s ({:.0} candidates/s)",
+        s.source_records,
+        s.input,
+        secs,
+        s.input as f64 / secs
+    );
+    let _ = writeln!(t, "{:<10} {:>8} {:>8}  rejected by reason", "language", "input", "kept");
+    for (lang, l) in &s.per_language {
+        let reasons: Vec<String> = l.rejected.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        let _ = writeln!(t, "{lang:<10} {:>8} {:>8}  {}", l.input, l.kept, reasons.join(", "));
+    }
+    let _ = writeln!(t, "{:<10} {:>8} {:>8}  {} rejected", "total", s.input, s.kept, s.rejected);
+    let out = report.out.display();
+    let _ = writeln!(t, "\nwrote {out}/");
+    let _ = writeln!(
+        t,
+        "  data/      {} shard(s): {} train, {} validation rows",
+        report.shards.len(),
+        s.train_rows,
+        s.validation_rows
+    );
+    let _ = writeln!(t, "  rejects/   {} shard(s): {} rows", report.rejects.len(), s.rejected);
+    let _ = writeln!(t, "  manifest.json, README.md (dataset card)");
+    t
+}

@@ -1,0 +1,208 @@
+//! What the build decides for each candidate: a kept [`Row`] or a
+//! [`Reject`] with a stable stage and reason.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+/// Build stages, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    Parse,
+    Split,
+    Normalize,
+    Answer,
+    Correct,
+    Language,
+    Length,
+    Dedup,
+    Decontaminate,
+    Select,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 10] = [
+        Stage::Parse,
+        Stage::Split,
+        Stage::Normalize,
+        Stage::Answer,
+        Stage::Correct,
+        Stage::Language,
+        Stage::Length,
+        Stage::Dedup,
+        Stage::Decontaminate,
+        Stage::Select,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Parse => "parse",
+            Stage::Split => "split",
+            Stage::Normalize => "normalize",
+            Stage::Answer => "answer",
+            Stage::Correct => "correct",
+            Stage::Language => "language",
+            Stage::Length => "length",
+            Stage::Dedup => "dedup",
+            Stage::Decontaminate => "decontaminate",
+            Stage::Select => "select",
+        }
+    }
+}
+
+/// Stable rejection reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reason {
+    Malformed,
+    NoAnswer,
+    NoBoxed,
+    WrongAnswer,
+    WrongLanguage,
+    CodeSwitched,
+    TooLong,
+    Duplicate,
+    Contaminated,
+    NotSelected,
+}
+
+impl Reason {
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::Malformed => "malformed",
+            Reason::NoAnswer => "no_answer",
+            Reason::NoBoxed => "no_boxed",
+            Reason::WrongAnswer => "wrong_answer",
+            Reason::WrongLanguage => "wrong_language",
+            Reason::CodeSwitched => "code_switched",
+            Reason::TooLong => "too_long",
+            Reason::Duplicate => "duplicate",
+            Reason::Contaminated => "contaminated",
+            Reason::NotSelected => "not_selected",
+        }
+    }
+}
+
+/// Where a candidate came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provenance {
+    pub id: String,
+    pub source: Arc<str>,
+    pub source_row: u64,
+    /// Position of the record across all inputs (the merge order).
+    pub ordinal: u64,
+    pub candidate_index: Option<u32>,
+}
+
+/// A candidate that passed every stage so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub prov: Provenance,
+    pub query_lang: String,
+    pub question: String,
+    pub prompt: String,
+    pub reasoning: String,
+    pub answer: String,
+    pub raw_reasoning: String,
+    pub raw_answer: String,
+    pub gold: String,
+    pub predicted: Option<String>,
+    pub correct: bool,
+    pub trace_lang: String,
+    pub lang_confidence: f64,
+    pub purity: f64,
+    pub line_pass: bool,
+    pub word_pass: bool,
+    pub code_switch: bool,
+    pub cs_langs: Vec<String>,
+    pub n_tokens_reasoning: u32,
+    pub n_tokens_answer: u32,
+    /// Set by the per-record pass, acted on by the `decontaminate` stage
+    /// (which runs after `dedup`, in input order).
+    pub contamination: Option<String>,
+}
+
+/// A candidate (or a whole record) that was not kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reject {
+    pub prov: Provenance,
+    pub stage: Stage,
+    pub reason: Reason,
+    pub detail: String,
+    pub query_lang: Option<String>,
+    pub question: Option<String>,
+    pub gold: Option<String>,
+    pub response: Option<String>,
+    pub raw: Option<String>,
+    /// Languages seen on the way, for the card's confusion table.
+    pub trace_lang: Option<String>,
+}
+
+/// One decision.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Kept(Box<Row>),
+    Rejected(Box<Reject>),
+}
+
+/// Stable id: the first 16 bytes of SHA-256 over the provenance and content, in hex.
+pub fn stable_id(source: &str, row: u64, candidate: Option<u32>, content: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(source.as_bytes());
+    h.update([0]);
+    h.update(row.to_le_bytes());
+    h.update(candidate.map_or(u64::MAX, u64::from).to_le_bytes());
+    h.update(content);
+    hex::encode(&h.finalize()[..16])
+}
+
+/// At most `limit` bytes of `text`, cut at a character boundary.
+pub fn truncate(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_string();
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
+}
+
+impl Row {
+    /// Turns a kept row into a reject at a later stage, keeping what helps debugging.
+    pub fn reject(self, stage: Stage, reason: Reason, detail: String) -> Reject {
+        Reject {
+            stage,
+            reason,
+            detail,
+            query_lang: Some(self.query_lang),
+            question: Some(truncate(&self.question, 4096)),
+            gold: Some(self.gold),
+            response: Some(truncate(&format!("{}\n</think>\n{}", self.raw_reasoning, self.raw_answer), 16384)),
+            raw: None,
+            trace_lang: Some(self.trace_lang),
+            prov: self.prov,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        let a = stable_id("f.jsonl", 3, Some(0), b"x");
+        assert_eq!(a, stable_id("f.jsonl", 3, Some(0), b"x"));
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, stable_id("f.jsonl", 3, Some(1), b"x"));
+        assert_ne!(a, stable_id("f.jsonl", 3, None, b"x"));
+        assert_ne!(a, stable_id("g.jsonl", 3, Some(0), b"x"));
+    }
+
+    #[test]
+    fn truncation_respects_char_boundaries() {
+        assert_eq!(truncate("héllo", 2), "h");
+        assert_eq!(truncate("héllo", 3), "hé");
+        assert_eq!(truncate("abc", 10), "abc");
+    }
+}

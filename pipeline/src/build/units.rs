@@ -1,0 +1,109 @@
+//! Text units for n-gram comparisons: lowercase words in spaced scripts,
+//! single characters in unspaced ones (Han, Kana, Thai, ...), digits runs as
+//! words. Shared by near-duplicate detection and decontamination.
+
+/// True for characters of scripts written without spaces between words.
+fn unspaced(c: char) -> bool {
+    matches!(c as u32,
+        0x0E00..=0x0EFF          // Thai, Lao
+        | 0x1000..=0x109F        // Myanmar
+        | 0x1780..=0x17FF        // Khmer
+        | 0x3040..=0x30FF        // Kana
+        | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
+}
+
+/// Calls `emit` with the 64-bit hash of each unit, in order.
+pub fn for_each_unit(text: &str, mut emit: impl FnMut(u64)) {
+    let mut word = Fnv::new();
+    let mut in_word = false;
+    for c in text.chars() {
+        if unspaced(c) {
+            if in_word {
+                emit(word.finish());
+                word = Fnv::new();
+                in_word = false;
+            }
+            let mut h = Fnv::new();
+            h.write_char(c);
+            emit(h.finish());
+        } else if c.is_alphanumeric() {
+            for l in c.to_lowercase() {
+                word.write_char(l);
+            }
+            in_word = true;
+        } else if in_word {
+            emit(word.finish());
+            word = Fnv::new();
+            in_word = false;
+        }
+    }
+    if in_word {
+        emit(word.finish());
+    }
+}
+
+/// Hashes of all n-grams of units (the whole text as one gram when shorter).
+pub fn ngram_hashes(text: &str, n: usize) -> Vec<u64> {
+    let mut units = Vec::new();
+    for_each_unit(text, |u| units.push(u));
+    let n = n.max(1);
+    if units.is_empty() {
+        return Vec::new();
+    }
+    if units.len() < n {
+        return vec![combine(&units)];
+    }
+    units.windows(n).map(combine).collect()
+}
+
+fn combine(units: &[u64]) -> u64 {
+    units.iter().fold(0x9E37_79B9_7F4A_7C15u64, |acc, &u| mix(acc ^ u))
+}
+
+/// SplitMix64 finalizer: a fast, well-distributed 64-bit mix.
+pub fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// FNV-1a over UTF-8 bytes: stable across runs and platforms.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn write_char(&mut self, c: char) {
+        let mut buf = [0u8; 4];
+        for b in c.encode_utf8(&mut buf).bytes() {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(text: &str) -> usize {
+        let mut n = 0;
+        for_each_unit(text, |_| n += 1);
+        n
+    }
+
+    #[test]
+    fn words_and_unspaced_characters() {
+        assert_eq!(count("Le chat, 12 pommes!"), 4);
+        assert_eq!(count("答えは12"), 4);
+        assert_eq!(count("สามบวกสอง"), 9);
+        assert_eq!(ngram_hashes("A b", 1), ngram_hashes("a  B!", 1));
+        assert_eq!(ngram_hashes("one two three", 2).len(), 2);
+        assert_eq!(ngram_hashes("one", 5).len(), 1);
+        assert!(ngram_hashes("  ", 5).is_empty());
+    }
+}

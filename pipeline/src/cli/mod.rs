@@ -1,0 +1,5 @@
+//! The verbs beyond `build`: thin layers over the library that print.
+
+pub mod export;
+pub mod inspect;
+pub mod score;

@@ -1,0 +1,174 @@
+//! Everything a build writes: sharded Parquet, the manifest, and the atomic
+//! commit of the output folder (build in a hidden temporary folder beside
+//! it, rename into place at the end).
+
+pub mod batch;
+pub mod shards;
+
+use std::path::{Path, PathBuf};
+
+pub use shards::{ShardInfo, ShardWriter};
+
+/// Failures while writing outputs.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{context}: {detail}")]
+    Parquet { context: String, detail: String },
+    #[error("{0}")]
+    Config(String),
+    #[error("{0} exists and is not an adamame output folder (no manifest.json); choose another --out or remove it")]
+    NotOurs(PathBuf),
+}
+
+impl SinkError {
+    pub fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SinkError + '_ {
+        move |source| SinkError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn parquet_at<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> SinkError + '_ {
+        move |e| SinkError::Parquet {
+            context: path.display().to_string(),
+            detail: e.to_string(),
+        }
+    }
+
+    pub fn parquet<E: std::fmt::Display>(context: &str) -> impl FnOnce(E) -> SinkError + '_ {
+        move |e| SinkError::Parquet {
+            context: context.to_string(),
+            detail: e.to_string(),
+        }
+    }
+}
+
+/// An output folder under construction. Dropping it without
+/// [`StagedDir::commit`] removes the temporary folder, so a failed run
+/// leaves nothing behind; a killed run leaves only a hidden
+/// `.NAME.partial-PID` folder, which the next run removes.
+pub struct StagedDir {
+    target: PathBuf,
+    temp: PathBuf,
+    committed: bool,
+}
+
+impl StagedDir {
+    pub fn new(target: &Path) -> Result<Self, SinkError> {
+        if target.exists() && !target.join("manifest.json").is_file() {
+            let empty = std::fs::read_dir(target).map(|mut d| d.next().is_none()).unwrap_or(false);
+            if !empty {
+                return Err(SinkError::NotOurs(target.to_path_buf()));
+            }
+        }
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(SinkError::io(&parent))?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "adamame-out".into());
+        remove_stale_partials(&parent, &name);
+        let temp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        if temp.exists() {
+            std::fs::remove_dir_all(&temp).map_err(SinkError::io(&temp))?;
+        }
+        std::fs::create_dir_all(&temp).map_err(SinkError::io(&temp))?;
+        Ok(StagedDir {
+            target: target.to_path_buf(),
+            temp,
+            committed: false,
+        })
+    }
+
+    /// Where to write.
+    pub fn path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// The final location.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Moves the finished folder into place, replacing an earlier output.
+    pub fn commit(mut self) -> Result<PathBuf, SinkError> {
+        let old = self.temp.with_extension("old");
+        if self.target.exists() {
+            std::fs::rename(&self.target, &old).map_err(SinkError::io(&self.target))?;
+        }
+        std::fs::rename(&self.temp, &self.target).map_err(SinkError::io(&self.target))?;
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(SinkError::io(&old))?;
+        }
+        self.committed = true;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for StagedDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.temp);
+        }
+    }
+}
+
+/// Removes `.NAME.partial-*` folders left by killed runs.
+fn remove_stale_partials(parent: &Path, name: &str) {
+    let prefix = format!(".{name}.partial-");
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temporary file, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SinkError> {
+    let temp = path.with_extension("tmp");
+    std::fs::write(&temp, bytes).map_err(SinkError::io(&temp))?;
+    std::fs::rename(&temp, path).map_err(SinkError::io(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staged_dir_is_invisible_until_commit_and_cleaned_on_drop() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("out");
+        {
+            let staged = StagedDir::new(&target).unwrap();
+            std::fs::write(staged.path().join("x"), "1").unwrap();
+            assert!(!target.exists());
+        }
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0, "dropped run leaves nothing");
+        let staged = StagedDir::new(&target).unwrap();
+        std::fs::write(staged.path().join("manifest.json"), "{}").unwrap();
+        staged.commit().unwrap();
+        assert!(target.join("manifest.json").is_file());
+        // A second run replaces the first.
+        let staged = StagedDir::new(&target).unwrap();
+        std::fs::write(staged.path().join("manifest.json"), "{\"v\":2}").unwrap();
+        staged.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(target.join("manifest.json")).unwrap(), "{\"v\":2}");
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn refuses_to_replace_foreign_folders() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("precious.txt"), "x").unwrap();
+        assert!(matches!(StagedDir::new(root.path()), Err(SinkError::NotOurs(_))));
+    }
+}

@@ -1,0 +1,169 @@
+//! Sharded Parquet output in the Hugging Face layout:
+//! `{prefix}-{i:05d}-of-{n:05d}.parquet`, zstd or snappy, page index on,
+//! bounded row groups, the schema also under the `huggingface` metadata key.
+
+use std::fs::File;
+use std::io::{BufWriter, Read};
+use std::path::{Path, PathBuf};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::sink::SinkError;
+
+/// Row groups hold at most this many rows, and at most [`ROW_GROUP_BYTES`].
+const ROW_GROUP_ROWS: usize = 16_384;
+const ROW_GROUP_BYTES: usize = 64 << 20;
+
+/// A finished shard, as listed in the manifest.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ShardInfo {
+    /// Path relative to the output folder, with `/` separators.
+    pub path: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Output compression (`--compression`).
+pub fn compression(name: &str) -> Result<Compression, SinkError> {
+    match name {
+        "zstd" => Ok(Compression::ZSTD(ZstdLevel::try_new(3).map_err(SinkError::parquet("zstd level"))?)),
+        "snappy" => Ok(Compression::SNAPPY),
+        "none" | "uncompressed" => Ok(Compression::UNCOMPRESSED),
+        other => Err(SinkError::Config(format!(
+            "unknown compression `{other}` (zstd, snappy, none)"
+        ))),
+    }
+}
+
+/// Writer properties shared by every file we write. `created_by` is pinned
+/// so that identical rows give identical bytes.
+pub fn writer_properties(schema: &SchemaRef, compression: Compression) -> WriterProperties {
+    let hf = adamame_schemas::huggingface_features(schema).to_string();
+    let mut kv = vec![KeyValue::new("huggingface".to_string(), hf)];
+    let mut meta: Vec<_> = schema.metadata().iter().collect();
+    meta.sort();
+    kv.extend(meta.into_iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())));
+    WriterProperties::builder()
+        .set_compression(compression)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+        .set_created_by(format!("adamame {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(Some(kv))
+        .build()
+}
+
+/// Writes batches into numbered part files of at most `rows_per_shard` rows;
+/// [`ShardWriter::finish`] renames them to their final `-of-N` names.
+pub struct ShardWriter {
+    dir: PathBuf,
+    prefix: String,
+    schema: SchemaRef,
+    props: WriterProperties,
+    rows_per_shard: usize,
+    current: Option<(PathBuf, ArrowWriter<BufWriter<File>>, usize)>,
+    parts: Vec<(PathBuf, usize)>,
+}
+
+impl ShardWriter {
+    pub fn new(dir: &Path, prefix: &str, schema: SchemaRef, compression: Compression, rows_per_shard: usize) -> Self {
+        ShardWriter {
+            dir: dir.to_path_buf(),
+            prefix: prefix.to_string(),
+            props: writer_properties(&schema, compression),
+            schema,
+            rows_per_shard: rows_per_shard.max(1),
+            current: None,
+            parts: Vec::new(),
+        }
+    }
+
+    fn open_part(&mut self) -> Result<(), SinkError> {
+        let path = self.dir.join(format!(".{}-part-{:05}.parquet", self.prefix, self.parts.len()));
+        let file = File::create(&path).map_err(SinkError::io(&path))?;
+        let writer = ArrowWriter::try_new(BufWriter::new(file), self.schema.clone(), Some(self.props.clone()))
+            .map_err(SinkError::parquet_at(&path))?;
+        self.current = Some((path, writer, 0));
+        Ok(())
+    }
+
+    fn close_part(&mut self) -> Result<(), SinkError> {
+        if let Some((path, writer, rows)) = self.current.take() {
+            writer.close().map_err(SinkError::parquet_at(&path))?;
+            self.parts.push((path, rows));
+        }
+        Ok(())
+    }
+
+    /// Appends a batch, splitting it across shards as needed.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), SinkError> {
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            if self.current.is_none() {
+                self.open_part()?;
+            }
+            let Some((path, writer, rows)) = self.current.as_mut() else {
+                return Err(SinkError::Config("internal: no open shard".into()));
+            };
+            let take = (self.rows_per_shard - *rows).min(batch.num_rows() - offset);
+            writer
+                .write(&batch.slice(offset, take))
+                .map_err(SinkError::parquet_at(path))?;
+            *rows += take;
+            offset += take;
+            if *rows == self.rows_per_shard {
+                self.close_part()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the last part and renames all to `{prefix}-{i:05d}-of-{n:05d}.parquet`.
+    /// With no rows at all, writes one empty shard so the schema is on disk.
+    pub fn finish(mut self, relative_to: &Path) -> Result<Vec<ShardInfo>, SinkError> {
+        if self.parts.is_empty() && self.current.is_none() {
+            self.open_part()?;
+        }
+        self.close_part()?;
+        let n = self.parts.len();
+        let mut shards = Vec::with_capacity(n);
+        for (i, (part, rows)) in self.parts.iter().enumerate() {
+            let path = self.dir.join(format!("{}-{i:05}-of-{n:05}.parquet", self.prefix));
+            std::fs::rename(part, &path).map_err(SinkError::io(&path))?;
+            let (sha256, bytes) = file_sha256(&path)?;
+            let rel = path.strip_prefix(relative_to).unwrap_or(&path);
+            shards.push(ShardInfo {
+                path: rel.to_string_lossy().replace('\\', "/"),
+                rows: *rows as u64,
+                bytes,
+                sha256,
+            });
+        }
+        Ok(shards)
+    }
+}
+
+/// SHA-256 and size of a file.
+pub fn file_sha256(path: &Path) -> Result<(String, u64), SinkError> {
+    let mut file = File::open(path).map_err(SinkError::io(path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(SinkError::io(path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), total))
+}

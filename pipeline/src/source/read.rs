@@ -1,0 +1,436 @@
+//! File readers: each turns one input file into a stream of JSON objects with
+//! their 0-based position in the file. A record that cannot be read (bad JSON,
+//! invalid UTF-8, not an object) is yielded as an error for that row only; a
+//! file that cannot be read at all (truncated Parquet, missing file) is a
+//! [`ReadError`] for the whole run.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use arrow::array::RecordBatch;
+use serde_json::{Map, Value};
+
+/// One record of a file: its position and either its fields or why they
+/// could not be read (with the raw text, lossy, for the rejects table).
+#[derive(Debug)]
+pub struct RawItem {
+    pub row: u64,
+    pub body: Result<Map<String, Value>, Malformed>,
+}
+
+/// A record that did not parse.
+#[derive(Debug, Clone)]
+pub struct Malformed {
+    pub detail: String,
+    pub raw: String,
+}
+
+/// A whole file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a readable Parquet file: {detail}")]
+    Parquet { path: PathBuf, detail: String },
+    #[error("{path}: not a readable Arrow file: {detail}")]
+    Arrow { path: PathBuf, detail: String },
+    #[error("{path}: not valid JSON: {detail}")]
+    Json { path: PathBuf, detail: String },
+    #[error("{path}: unsupported file type (expected .jsonl, .json, .parquet, .arrow, .tsv, optionally .gz or .zst)")]
+    Unsupported { path: PathBuf },
+}
+
+/// The kind of file, decided from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    JsonLines,
+    JsonArray,
+    Parquet,
+    ArrowStream,
+    Tsv,
+}
+
+/// Compression wrapped around a text file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// Splits `data.jsonl.gz` into (JsonLines, Gzip) from the file name.
+pub fn classify(path: &Path) -> Option<(FileKind, Compression)> {
+    let name = path.file_name()?.to_string_lossy().to_lowercase();
+    let (stem, compression) = if let Some(s) = name.strip_suffix(".gz") {
+        (s.to_string(), Compression::Gzip)
+    } else if let Some(s) = name.strip_suffix(".zst") {
+        (s.to_string(), Compression::Zstd)
+    } else {
+        (name, Compression::None)
+    };
+    let kind = match stem.rsplit('.').next()? {
+        "jsonl" | "ndjson" => FileKind::JsonLines,
+        "json" => FileKind::JsonArray,
+        "parquet" => FileKind::Parquet,
+        "arrow" => FileKind::ArrowStream,
+        "tsv" => FileKind::Tsv,
+        _ => return None,
+    };
+    let text_kind = matches!(kind, FileKind::JsonLines | FileKind::JsonArray | FileKind::Tsv);
+    (text_kind || compression == Compression::None).then_some((kind, compression))
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReadError + '_ {
+    move |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn open_text(path: &Path, compression: Compression) -> Result<Box<dyn BufRead + Send>, ReadError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    Ok(match compression {
+        Compression::None => Box::new(BufReader::with_capacity(1 << 20, file)),
+        Compression::Gzip => Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file))),
+        Compression::Zstd => Box::new(BufReader::new(
+            zstd::stream::read::Decoder::new(file).map_err(io_err(path))?,
+        )),
+    })
+}
+
+/// A streaming reader over one file.
+pub type Items = Box<dyn Iterator<Item = Result<RawItem, ReadError>> + Send>;
+
+/// Opens `path` and streams its records. Parquet and Arrow files are checked
+/// (footer, schema) here, so a corrupt file fails before any work is done.
+pub fn open(path: &Path, tsv_header: bool) -> Result<Items, ReadError> {
+    let (kind, compression) =
+        classify(path).ok_or_else(|| ReadError::Unsupported { path: path.into() })?;
+    match kind {
+        FileKind::JsonLines => Ok(json_lines(open_text(path, compression)?, path.to_path_buf())),
+        FileKind::Tsv => Ok(Box::new(tsv(open_text(path, compression)?, path, tsv_header)?)),
+        FileKind::JsonArray => json_array(open_text(path, compression)?, path),
+        FileKind::Parquet => parquet_rows(path),
+        FileKind::ArrowStream => arrow_rows(path),
+    }
+}
+
+/// Raw text kept for a rejected record: enough to debug, bounded in size.
+pub fn excerpt(bytes: &[u8], limit: usize) -> String {
+    let cut = &bytes[..bytes.len().min(limit)];
+    String::from_utf8_lossy(cut).into_owned()
+}
+
+/// Streams JSON lines from any reader (files, the embedded corpus).
+pub fn json_lines(reader: Box<dyn BufRead + Send>, path: PathBuf) -> Items {
+    Box::new(JsonLines {
+        reader,
+        path,
+        row: 0,
+        buf: Vec::new(),
+    })
+}
+
+struct JsonLines {
+    reader: Box<dyn BufRead + Send>,
+    path: PathBuf,
+    row: u64,
+    buf: Vec<u8>,
+}
+
+impl Iterator for JsonLines {
+    type Item = Result<RawItem, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.buf.clear();
+        match self.reader.read_until(b'\n', &mut self.buf) {
+            Err(e) => return Some(Err(io_err(&self.path)(e))),
+            Ok(0) => return None,
+            Ok(_) => {}
+        }
+        let row = self.row;
+        self.row += 1;
+        Some(Ok(RawItem {
+            row,
+            body: parse_json_line(&self.buf),
+        }))
+    }
+}
+
+/// One JSONL line to a JSON object, or why not.
+pub fn parse_json_line(line: &[u8]) -> Result<Map<String, Value>, Malformed> {
+    let malformed = |detail: String| Malformed {
+        detail,
+        raw: excerpt(line, 4096),
+    };
+    let text = std::str::from_utf8(line)
+        .map_err(|e| malformed(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    let text = text.trim_end_matches(['\n', '\r']);
+    if text.trim().is_empty() {
+        return Err(malformed("empty line".into()));
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(obj)) => Ok(obj),
+        Ok(other) => Err(malformed(format!(
+            "not a JSON object (found {})",
+            json_kind(&other)
+        ))),
+        Err(e) => Err(malformed(format!("malformed JSON: {e}"))),
+    }
+}
+
+/// "an array", "a string", ... for error messages.
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn json_array(mut reader: Box<dyn BufRead + Send>, path: &Path) -> Result<Items, ReadError> {
+    let mut text = Vec::new();
+    reader.read_to_end(&mut text).map_err(io_err(path))?;
+    let value: Value = serde_json::from_slice(&text).map_err(|e| ReadError::Json {
+        path: path.into(),
+        detail: e.to_string(),
+    })?;
+    let items = match value {
+        Value::Array(items) => items,
+        // A single object is a one-record file.
+        obj @ Value::Object(_) => vec![obj],
+        other => {
+            return Err(ReadError::Json {
+                path: path.into(),
+                detail: format!("expected an array of objects, found {}", json_kind(&other)),
+            })
+        }
+    };
+    Ok(Box::new(items.into_iter().enumerate().map(|(i, v)| {
+        Ok(RawItem {
+            row: i as u64,
+            body: match v {
+                Value::Object(obj) => Ok(obj),
+                other => Err(Malformed {
+                    detail: format!("not a JSON object (found {})", json_kind(&other)),
+                    raw: excerpt(other.to_string().as_bytes(), 4096),
+                }),
+            },
+        })
+    })))
+}
+
+/// TSV: with a header row, fields are named by it; without (MGSM), the
+/// columns are `question` and `answer`. Every line counts as a row.
+fn tsv(
+    reader: Box<dyn BufRead + Send>,
+    path: &Path,
+    header: bool,
+) -> Result<impl Iterator<Item = Result<RawItem, ReadError>> + Send, ReadError> {
+    let mut lines = reader.split(b'\n').enumerate().peekable();
+    let names: Vec<String> = if header {
+        match lines.next() {
+            Some((_, line)) => {
+                let line = line.map_err(io_err(path))?;
+                String::from_utf8_lossy(&line)
+                    .trim_end_matches('\r')
+                    .split('\t')
+                    .map(str::to_string)
+                    .collect()
+            }
+            None => Vec::new(),
+        }
+    } else {
+        vec!["question".into(), "answer".into()]
+    };
+    let path = path.to_path_buf();
+    Ok(lines.map(move |(i, line)| {
+        let line = line.map_err(io_err(&path))?;
+        let malformed = |detail: String| Malformed {
+            detail,
+            raw: excerpt(&line, 4096),
+        };
+        let body = std::str::from_utf8(&line)
+            .map_err(|e| malformed(format!("invalid UTF-8 at byte {}", e.valid_up_to())))
+            .and_then(|text| {
+                let cells: Vec<&str> = text.trim_end_matches('\r').split('\t').collect();
+                if cells.len() != names.len() {
+                    return Err(malformed(format!(
+                        "expected {} tab-separated fields, found {}",
+                        names.len(),
+                        cells.len()
+                    )));
+                }
+                Ok(names
+                    .iter()
+                    .zip(cells)
+                    .map(|(n, c)| (n.clone(), Value::String(c.to_string())))
+                    .collect())
+            });
+        Ok(RawItem {
+            row: i as u64,
+            body,
+        })
+    }))
+}
+
+/// Converts record batches to JSON objects (nested lists and structs
+/// included) through arrow's JSON writer, so Parquet/Arrow rows go through
+/// the same field mapping as JSON lines.
+fn batch_to_objects(batch: &RecordBatch) -> Result<Vec<Map<String, Value>>, String> {
+    let mut writer = arrow::json::ArrayWriter::new(Vec::new());
+    writer.write(batch).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    let bytes = writer.into_inner();
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+}
+
+/// Streams rows of record batches, numbering them across batches.
+struct BatchRows<I> {
+    batches: I,
+    path: PathBuf,
+    pending: std::vec::IntoIter<Map<String, Value>>,
+    row: u64,
+    failed: bool,
+    error: fn(PathBuf, String) -> ReadError,
+}
+
+impl<I, E> Iterator for BatchRows<I>
+where
+    I: Iterator<Item = Result<RecordBatch, E>>,
+    E: std::fmt::Display,
+{
+    type Item = Result<RawItem, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(obj) = self.pending.next() {
+                let row = self.row;
+                self.row += 1;
+                return Some(Ok(RawItem { row, body: Ok(obj) }));
+            }
+            if self.failed {
+                return None;
+            }
+            let converted = match self.batches.next()? {
+                Ok(batch) => batch_to_objects(&batch),
+                Err(e) => Err(e.to_string()),
+            };
+            match converted {
+                Ok(rows) => self.pending = rows.into_iter(),
+                Err(detail) => {
+                    self.failed = true;
+                    let detail = format!("row group after row {}: {detail}", self.row);
+                    return Some(Err((self.error)(self.path.clone(), detail)));
+                }
+            }
+        }
+    }
+}
+
+fn parquet_rows(path: &Path) -> Result<Items, ReadError> {
+    let bad = |detail: String| ReadError::Parquet {
+        path: path.into(),
+        detail,
+    };
+    let file = File::open(path).map_err(io_err(path))?;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| bad(e.to_string()))?
+        .with_batch_size(1024)
+        .build()
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(Box::new(BatchRows {
+        batches: reader,
+        path: path.into(),
+        pending: Vec::new().into_iter(),
+        row: 0,
+        failed: false,
+        error: |path, detail| ReadError::Parquet { path, detail },
+    }))
+}
+
+/// Hugging Face `save_to_disk` shards are Arrow IPC *streams*; plain Arrow
+/// IPC files (with a footer) are accepted too.
+fn arrow_rows(path: &Path) -> Result<Items, ReadError> {
+    let bad = |detail: String| ReadError::Arrow {
+        path: path.into(),
+        detail,
+    };
+    let error: fn(PathBuf, String) -> ReadError = |path, detail| ReadError::Arrow { path, detail };
+    let file = File::open(path).map_err(io_err(path))?;
+    let mut magic = [0u8; 6];
+    let is_file_format = File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .map(|_| &magic == b"ARROW1")
+        .unwrap_or(false);
+    if is_file_format {
+        let reader = arrow::ipc::reader::FileReader::try_new(file, None)
+            .map_err(|e| bad(e.to_string()))?;
+        return Ok(Box::new(BatchRows {
+            batches: reader,
+            path: path.into(),
+            pending: Vec::new().into_iter(),
+            row: 0,
+            failed: false,
+            error,
+        }));
+    }
+    let reader = arrow::ipc::reader::StreamReader::try_new(BufReader::new(file), None)
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(Box::new(BatchRows {
+        batches: reader,
+        path: path.into(),
+        pending: Vec::new().into_iter(),
+        row: 0,
+        failed: false,
+        error,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_by_name() {
+        assert_eq!(
+            classify(Path::new("a/b.jsonl.gz")),
+            Some((FileKind::JsonLines, Compression::Gzip))
+        );
+        assert_eq!(
+            classify(Path::new("x.JSON")),
+            Some((FileKind::JsonArray, Compression::None))
+        );
+        assert_eq!(
+            classify(Path::new("mgsm_fr.tsv")),
+            Some((FileKind::Tsv, Compression::None))
+        );
+        assert_eq!(classify(Path::new("x.parquet.gz")), None);
+        assert_eq!(classify(Path::new("x.csv")), None);
+    }
+
+    #[test]
+    fn json_lines_reject_bad_rows_with_reasons() {
+        assert!(parse_json_line(b"{\"a\": 1}\n").is_ok());
+        let bad = parse_json_line(b"[1, 2]").unwrap_err();
+        assert_eq!(bad.detail, "not a JSON object (found an array)");
+        let bad = parse_json_line(b"{\"a\": \xff}").unwrap_err();
+        assert_eq!(bad.detail, "invalid UTF-8 at byte 6");
+        assert_eq!(bad.raw, "{\"a\": \u{fffd}}");
+        assert!(parse_json_line(b"{\"a\": ")
+            .unwrap_err()
+            .detail
+            .starts_with("malformed JSON"));
+        assert_eq!(parse_json_line(b"  \n").unwrap_err().detail, "empty line");
+    }
+}

@@ -1,0 +1,98 @@
+//! Token counts: exact with a `tokenizer.json`, otherwise a documented
+//! approximation.
+
+use std::path::Path;
+
+/// Counts tokens in text.
+pub enum TokenCounter {
+    /// See [`approximate_tokens`].
+    Approximate,
+    Tokenizer(Box<tokenizers::Tokenizer>),
+}
+
+/// A tokenizer file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: cannot load tokenizer: {detail}")]
+pub struct TokenizerError {
+    pub path: String,
+    pub detail: String,
+}
+
+impl TokenCounter {
+    pub fn from_file(path: &Path) -> Result<Self, TokenizerError> {
+        tokenizers::Tokenizer::from_file(path)
+            .map(|t| TokenCounter::Tokenizer(Box::new(t)))
+            .map_err(|e| TokenizerError {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            })
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            TokenCounter::Approximate => "approximate",
+            TokenCounter::Tokenizer(_) => "tokenizer.json",
+        }
+    }
+
+    pub fn count(&self, text: &str) -> usize {
+        match self {
+            TokenCounter::Approximate => approximate_tokens(text),
+            TokenCounter::Tokenizer(t) => t
+                .encode_fast(text, false)
+                .map(|e| e.len())
+                // A text the tokenizer rejects still gets a count.
+                .unwrap_or_else(|_| approximate_tokens(text)),
+        }
+    }
+}
+
+/// The approximation used without `--tokenizer`, calibrated on Qwen-style
+/// byte-level BPE vocabularies: one token per digit (Qwen splits digits),
+/// one per Han/Kana/Hangul character, one per two characters of other
+/// non-Latin scripts (Thai, Bengali, Cyrillic, ...), one per four bytes of
+/// Latin letters, one per other visible symbol; whitespace is free.
+pub fn approximate_tokens(text: &str) -> usize {
+    let mut tokens = 0usize;
+    let mut latin_bytes = 0usize;
+    let mut other_script_chars = 0usize;
+    let flush = |tokens: &mut usize, latin: &mut usize, other: &mut usize| {
+        *tokens += latin.div_ceil(4) + other.div_ceil(2);
+        *latin = 0;
+        *other = 0;
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphabetic() || (c.is_alphabetic() && (c as u32) < 0x250) {
+            latin_bytes += c.len_utf8();
+        } else if c.is_alphabetic() && !is_cjk(c) {
+            other_script_chars += 1;
+        } else {
+            flush(&mut tokens, &mut latin_bytes, &mut other_script_chars);
+            if !c.is_whitespace() {
+                tokens += 1;
+            }
+        }
+    }
+    flush(&mut tokens, &mut latin_bytes, &mut other_script_chars);
+    tokens
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approximation_by_script() {
+        assert_eq!(approximate_tokens(""), 0);
+        assert_eq!(approximate_tokens("word"), 1);
+        assert_eq!(approximate_tokens("words"), 2);
+        assert_eq!(approximate_tokens("16 - 7 = 9"), 6);
+        assert_eq!(approximate_tokens("答えは"), 3);
+        assert_eq!(approximate_tokens("สวัสดี"), 2); // 6 chars, 2 of them marks (not alphabetic)
+    }
+}

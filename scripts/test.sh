@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what the tests need, then runs every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+bash scripts/install-python-tools.sh
+# The end-to-end tests drive the binaries: build them first.
+cargo build --release --workspace --bins
+cargo test --release --workspace "$@"

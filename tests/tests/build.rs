@@ -1,0 +1,180 @@
+//! `adamame-data build` end to end, as a user runs it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use adamame_tests::{manifest, parquet_rows, repo, run, run_ok, shared_data, string_column};
+
+fn build(out: &Path, extra: &[&str]) -> serde_json::Value {
+    let out_s = out.to_str().expect("utf-8 path");
+    let mut args = vec!["build", "--quiet", "--out", out_s];
+    args.extend_from_slice(extra);
+    run_ok("adamame-data", &args, None);
+    manifest(out)
+}
+
+fn count(v: &serde_json::Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
+}
+
+/// Kept + rejected = input, and the shards hold exactly those rows.
+fn assert_accounted(out: &Path, m: &serde_json::Value) {
+    let (input, kept, rejected) = (count(&m["input_records"]), count(&m["kept_records"]), count(&m["rejected_records"]));
+    assert_eq!(kept + rejected, input, "kept + rejected = input");
+    let by_reason: u64 = m["rejected_by_reason"].as_object().expect("reasons").values().map(count).sum();
+    assert_eq!(by_reason, rejected);
+    let shard_rows: u64 = m["shards"].as_array().expect("shards").iter().map(|s| count(&s["rows"])).sum();
+    assert_eq!(shard_rows, kept);
+    let mut on_disk = 0;
+    for s in m["shards"].as_array().expect("shards") {
+        let path = out.join(s["path"].as_str().expect("path"));
+        assert_eq!(parquet_rows(&path), count(&s["rows"]), "{}", path.display());
+        on_disk += count(&s["rows"]);
+    }
+    assert_eq!(on_disk, kept);
+    let reject_rows: u64 = m["rejects"]
+        .as_array()
+        .expect("rejects")
+        .iter()
+        .map(|s| parquet_rows(&out.join(s["path"].as_str().expect("path"))))
+        .sum();
+    assert_eq!(reject_rows, rejected);
+}
+
+#[test]
+fn default_corpus_is_curated_with_every_defect_rejected_for_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let m = build(&out, &[]);
+    assert_accounted(&out, &m);
+    let reasons = m["rejected_by_reason"].as_object().unwrap();
+    for reason in ["no_answer", "no_boxed", "wrong_answer", "wrong_language", "duplicate"] {
+        assert!(count(&reasons[reason]) > 0, "the sample corpus exercises `{reason}`: {reasons:?}");
+    }
+    // The corpus README documents 467 candidates collapsed into English: the
+    // language stage must catch most of them.
+    assert!(count(&reasons["wrong_language"]) >= 400, "{reasons:?}");
+    // Kept rows are in the query language, and every language is represented.
+    let query = string_column(&out.join("data"), "query_lang");
+    let trace = string_column(&out.join("data"), "trace_lang");
+    assert_eq!(query, trace);
+    let mut per_lang: BTreeMap<String, usize> = BTreeMap::new();
+    for l in query.into_iter().flatten() {
+        *per_lang.entry(l).or_default() += 1;
+    }
+    for lang in ["en", "fr", "ja", "ko", "pt", "th"] {
+        assert!(per_lang.get(lang).copied().unwrap_or(0) > 200, "{lang}: {per_lang:?}");
+    }
+    // The card opens with the front-matter `datasets` reads.
+    let card = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(card.starts_with("---\nlicense:"), "{}", &card[..80.min(card.len())]);
+    assert!(card.contains("configs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*"));
+    assert!(card.contains("| query \\ trace |"));
+}
+
+#[test]
+fn shards_are_byte_identical_at_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = build(&dir.path().join("one"), &["--threads", "1", "--val-fraction", "0.1", "--rows-per-shard", "1000"]);
+    let two = build(&dir.path().join("two"), &["--threads", "2", "--val-fraction", "0.1", "--rows-per-shard", "1000"]);
+    assert_eq!(one["shards"], two["shards"], "same rows, same bytes, same checksums");
+    assert_eq!(one["rejects"], two["rejects"]);
+    let names: Vec<&str> = one["shards"].as_array().unwrap().iter().map(|s| s["path"].as_str().unwrap()).collect();
+    assert!(names.contains(&"data/train-00000-of-00003.parquet"), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("data/validation-00000-of-")), "{names:?}");
+}
+
+#[test]
+fn bad_records_are_rejected_as_malformed_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let input = repo().join("pipeline/corpus/bad-input.jsonl");
+    let m = build(&out, &["--input", input.to_str().unwrap()]);
+    assert_accounted(&out, &m);
+    // 35 lines: 20 good records, 14 bad ones and one huge candidate
+    // (see pipeline/corpus/README.md).
+    assert_eq!(count(&m["source_records"]), 35);
+    assert_eq!(count(&m["rejected_by_reason"]["malformed"]), 14, "{}", m["rejected_by_reason"]);
+    let details = string_column(&out.join("rejects"), "detail");
+    assert!(details.iter().flatten().any(|d| d.starts_with("invalid UTF-8")), "{details:?}");
+    assert!(details.iter().flatten().any(|d| d == "missing field `question`"), "{details:?}");
+    assert!(details.iter().flatten().any(|d| d == "not a JSON object (found an array)"), "{details:?}");
+    assert!(details.iter().flatten().any(|d| d == "field `gold` must be a string, found an object"), "{details:?}");
+}
+
+#[test]
+fn a_corrupt_parquet_input_stops_the_run_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good");
+    let m = build(&good, &[]);
+    let shard = good.join(m["shards"][0]["path"].as_str().unwrap());
+    let bytes = std::fs::read(&shard).unwrap();
+    let truncated = dir.path().join("truncated.parquet");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let out = dir.path().join("out");
+    let result = run(
+        "adamame-data",
+        &["build", "--quiet", "--input", truncated.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        None,
+    );
+    assert!(!result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("truncated.parquet"), "the error names the file: {stderr}");
+    assert!(!out.exists(), "no output folder after a failed run");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 2, "only good/ and the truncated file: {leftovers:?}");
+}
+
+#[test]
+fn curated_shards_read_back_through_parquet_and_our_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    build(&out, &[]);
+    // A curated folder is itself valid input: the parquet reader and the
+    // `auto` format route it back (question/answer fields), and `inspect`
+    // shows it.
+    let shown = run_ok("adamame-data", &["inspect", out.to_str().unwrap(), "-n", "1"], None);
+    assert!(shown.contains("schema version: 1.0.0"), "{shown}");
+    assert!(shown.contains("n_tokens_reasoning"), "{shown}");
+    assert!(shown.contains("huggingface"), "{shown}");
+}
+
+#[test]
+fn paper_preset_catches_collapse_the_release_missed() {
+    // 32B_system/fr: about 200 of 250 traces reason mainly in English; the
+    // release's filter (ASCII words stripped) called 237 of them French.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let input = shared_data().join("traces/s1-mgsm/32B_system/fr.jsonl");
+    let m = build(&out, &["--preset", "paper", "--input", input.to_str().unwrap()]);
+    assert_accounted(&out, &m);
+    assert_eq!(count(&m["source_records"]), 250);
+    let wrong_language = count(&m["rejected_by_reason"]["wrong_language"]);
+    assert!(wrong_language >= 150, "collapsed traces rejected: {}", m["rejected_by_reason"]);
+    // The paper preset runs its four filters and nothing else.
+    for reason in m["rejected_by_reason"].as_object().unwrap().keys() {
+        assert!(
+            ["no_answer", "no_boxed", "wrong_answer", "wrong_language"].contains(&reason.as_str()),
+            "unexpected reason {reason}"
+        );
+    }
+}
+
+#[test]
+fn decontamination_flags_benchmark_questions() {
+    // The s1 traces answer MGSM questions, so against MGSM-Rev2 nearly all
+    // surviving traces are contaminated.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let data = shared_data();
+    let input = data.join("traces/s1-mgsm/14B_NxN/fr.jsonl");
+    let bench = data.join("mgsm-rev2/fr.jsonl");
+    let m = build(
+        &out,
+        &["--input", input.to_str().unwrap(), "--decontaminate", bench.to_str().unwrap()],
+    );
+    assert_accounted(&out, &m);
+    let contaminated = count(&m["rejected_by_reason"]["contaminated"]);
+    assert!(contaminated > 100, "{}", m["rejected_by_reason"]);
+    assert!(count(&m["kept_records"]) < 20, "{}", m["kept_records"]);
+}
