@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use adamame_trainer::generate::{Generator, SamplingParams};
 use adamame_trainer::logprobs::{masked_nll, sequence_logprobs, text_logprobs, tokens_logprobs};
-use adamame_trainer::model::{LoraConfig, Qwen, Trainable};
+use adamame_trainer::model::weights::load_checkpoint;
+use adamame_trainer::model::{Config, LoraConfig, Qwen, Trainable};
 use adamame_trainer::tokenize::Tok;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
@@ -33,11 +34,6 @@ struct RefText {
     logprobs: Vec<f64>,
 }
 
-fn reference(name: &str) -> Reference {
-    serde_json::from_str(&std::fs::read_to_string(fixture(name).join("reference.json")).unwrap())
-        .unwrap()
-}
-
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
     (a - b)
         .unwrap()
@@ -52,15 +48,61 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 }
 
 fn check_parity(name: &str) {
-    let model = load(name);
+    check_parity_with(name, &load(name), "reference.json");
+}
+
+/// The fixture's weights under its config with the overrides recorded in `file`.
+fn load_with_overrides(name: &str, file: &str) -> Qwen {
+    let refs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture(name).join(file)).unwrap()).unwrap();
+    let mut raw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture(name).join("config.json")).unwrap())
+            .unwrap();
+    for (k, v) in refs["config_overrides"].as_object().unwrap() {
+        raw[k] = v.clone();
+    }
+    raw.as_object_mut().unwrap().remove("layer_types");
+    let cfg = Config::from_json_str(&raw.to_string()).unwrap();
+    let tensors = load_checkpoint(&fixture(name), DType::F32, &Device::Cpu).unwrap();
+    Qwen::from_tensors(cfg, tensors, DType::F32, &Device::Cpu).unwrap()
+}
+
+#[test]
+fn qwen2_sliding_window_logprobs_match_transformers() {
+    let model = load_with_overrides("qwen2-tiny", "reference_sliding.json");
+    check_parity_with("qwen2-tiny", &model, "reference_sliding.json");
+}
+
+#[test]
+fn sliding_window_greedy_with_cache_equals_recomputing() {
+    let model = load_with_overrides("qwen2-tiny", "reference_sliding.json");
+    let tok = Tok::from_dir(&fixture("qwen2-tiny")).unwrap();
+    let prompts: Vec<Vec<u32>> = ["Natalia a vendu 48 trombones", "Jibu"]
+        .iter()
+        .map(|t| tok.encode(t, false).unwrap())
+        .collect();
+    let gen = Generator {
+        model: &model,
+        tok: &tok,
+        eos_ids: Vec::new(),
+        params: SamplingParams::greedy(12),
+    };
+    let out = gen.generate(&prompts, 0, &mut |_| {}).unwrap();
+    for (p, o) in prompts.iter().zip(&out) {
+        assert_eq!(o[0].tokens, greedy_without_cache(&model, p, 12));
+    }
+}
+
+fn check_parity_with(name: &str, model: &Qwen, file: &str) {
     let tok = Tok::from_dir(&fixture(name)).unwrap();
-    let reference = reference(name);
+    let reference: Reference =
+        serde_json::from_str(&std::fs::read_to_string(fixture(name).join(file)).unwrap()).unwrap();
     assert!(reference.texts.len() >= 8);
     let texts: Vec<&str> = reference.texts.iter().map(|r| r.text.as_str()).collect();
     // Batched (right-padded) and one at a time must both match.
     let mut worst_seen = 0f64;
     for batch in [1, texts.len()] {
-        let ours = text_logprobs(&model, &tok, &texts, batch).unwrap();
+        let ours = text_logprobs(model, &tok, &texts, batch).unwrap();
         for (r, o) in reference.texts.iter().zip(&ours) {
             assert_eq!(o.tokens, r.tokens, "tokenization of {:?}", r.text);
             assert_eq!(o.logprobs.len(), r.logprobs.len());
@@ -78,7 +120,7 @@ fn check_parity(name: &str) {
             worst_seen = worst_seen.max(worst);
         }
     }
-    eprintln!("{name}: max |log p - log p_transformers| = {worst_seen:.2e}");
+    eprintln!("{name} {file}: max |log p - log p_transformers| = {worst_seen:.2e}");
 }
 
 #[test]
