@@ -570,3 +570,55 @@ fn token_ids_outside_the_vocabulary_are_an_error() {
     let err = tokens_logprobs(&model, &[vec![1, 2, 10_000]]).unwrap_err();
     assert!(err.to_string().contains("10000"), "{err}");
 }
+
+#[test]
+fn bf16_weights_run_with_f32_norms_and_softmax() {
+    let dir = fixture("qwen3-tiny");
+    let tok = Tok::from_dir(&dir).unwrap();
+    let f32_model = load("qwen3-tiny");
+    let bf16 = Qwen::load(&dir, DType::BF16, &Device::Cpu, Trainable::Frozen).unwrap();
+    assert_eq!(bf16.lm_head_weight().dtype(), DType::BF16);
+    let text = ["Natalia a vendu 48 trombones en avril."];
+    let a = text_logprobs(&f32_model, &tok, &text, 1).unwrap().remove(0);
+    let b = text_logprobs(&bf16, &tok, &text, 1).unwrap().remove(0);
+    assert_eq!(a.tokens, b.tokens);
+    let worst = a
+        .logprobs
+        .iter()
+        .zip(&b.logprobs)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
+    assert!(worst < 0.3 && worst > 0.0, "bf16 vs f32: {worst}");
+}
+
+#[test]
+fn dropout_is_seeded_and_its_rng_position_restores() {
+    let cfg = LoraConfig {
+        rank: 4,
+        alpha: 8.0,
+        dropout: 0.3,
+        seed: 5,
+        ..Default::default()
+    };
+    let mut a = load("qwen2-tiny");
+    a.add_lora(&cfg).unwrap();
+    perturb_b(&a);
+    a.set_training(true);
+    let (ids, _) = batch(&a);
+    let first = a.forward(&ids).unwrap();
+    let position = a.dropout_rng_position();
+    let second = a.forward(&ids).unwrap();
+    assert!(
+        max_abs_diff(&first, &second) > 0.0,
+        "fresh dropout masks each step"
+    );
+    a.set_dropout_rng_position(position);
+    assert_eq!(max_abs_diff(&a.forward(&ids).unwrap(), &second), 0.0);
+    a.set_training(false);
+    let eval = a.forward(&ids).unwrap();
+    assert_eq!(
+        max_abs_diff(&a.forward(&ids).unwrap(), &eval),
+        0.0,
+        "no dropout in eval mode"
+    );
+}

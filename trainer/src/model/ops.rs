@@ -5,6 +5,7 @@
 
 use candle_core::{DType, Device, Tensor, D};
 
+use super::fused::{self, CausalMask};
 use crate::error::Result;
 
 /// Added to the attention score of a masked key. Finite, so that a query row
@@ -70,16 +71,17 @@ pub fn log_sum_exp_last_dim(x: &Tensor) -> Result<Tensor> {
     Ok((sum.log()? + max)?)
 }
 
-/// Scaled dot-product attention with grouped KV heads, without copying K/V per group.
+/// Scaled dot-product causal attention with grouped KV heads, without copying K/V per group.
 ///
-/// q: (b, hq, t, d); k, v: (b, hkv, s, d) with hq a multiple of hkv; `bias`:
-/// additive f32 mask broadcastable to (b, 1, 1, t, s). Scores and softmax are in
-/// f32 (as transformers' eager attention). Returns (b, hq, t, d).
+/// q: (b, hq, t, d); k, v: (b, hkv, s, d) with hq a multiple of hkv and s =
+/// mask.offset + t. Scores and softmax are in f32 (as transformers' eager
+/// attention). On the CPU the masked softmax is one fused kernel; elsewhere it
+/// is composed from primitives with an additive mask. Returns (b, hq, t, d).
 pub fn attention(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
-    bias: Option<&Tensor>,
+    mask: &CausalMask,
     scale: f64,
 ) -> Result<Tensor> {
     let (b, hq, t, d) = q.dims4()?;
@@ -87,16 +89,22 @@ pub fn attention(
     let groups = hq / hkv;
     // Query heads h = kv * groups + g share key head kv: fold the groups into the rows.
     let q = q.contiguous()?.reshape((b, hkv, groups * t, d))?;
-    let scores = (q.matmul(&k.contiguous()?.t()?)? * scale)?.to_dtype(DType::F32)?;
-    let scores = match bias {
-        Some(bias) => scores
-            .reshape((b, hkv, groups, t, s))?
-            .broadcast_add(bias)?
-            .reshape((b, hkv, groups * t, s))?,
-        None => scores,
+    let scores = q.matmul(&k.contiguous()?.t()?)?.to_dtype(DType::F32)?;
+    let probs = if scores.device().is_cpu() {
+        fused::causal_softmax(&scores, mask, scale as f32)?
+    } else {
+        let scores = (scores * scale)?;
+        match attention_bias(t, mask.offset, &mask.left_pad, mask.window, scores.device())? {
+            Some(bias) => softmax_last_dim(
+                &scores
+                    .reshape((b, hkv, groups, t, s))?
+                    .broadcast_add(&bias)?
+                    .reshape((b, hkv, groups * t, s))?,
+            )?,
+            None => softmax_last_dim(&scores)?,
+        }
     };
-    let probs = softmax_last_dim(&scores)?.to_dtype(v.dtype())?;
-    let out = probs.matmul(&v.contiguous()?)?;
+    let out = probs.to_dtype(v.dtype())?.matmul(&v.contiguous()?)?;
     Ok(out.reshape((b, hq, t, d))?)
 }
 

@@ -5,7 +5,6 @@
 //! embed → N × [RMSNorm → attention (+ residual) → RMSNorm → SwiGLU MLP (+ residual)]
 //! → RMSNorm → lm_head (or the embedding matrix when tied).
 
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -16,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 
 use super::config::{Arch, Config, LayerAttention, RopeSpec};
+use super::fused::CausalMask;
 use super::lora::{self, LoraAdapter, LoraConfig};
 use super::ops;
 use super::weights;
@@ -530,6 +530,23 @@ impl Qwen {
         self.training
     }
 
+    /// Position of the LoRA-dropout RNG (seeded from the LoRA seed), for checkpoints
+    /// that resume a run exactly.
+    pub fn dropout_rng_position(&self) -> u128 {
+        self.dropout_rng
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get_word_pos()
+    }
+
+    /// Restores what [`Qwen::dropout_rng_position`] returned (after `add_lora` / `load_lora`).
+    pub fn set_dropout_rng_position(&mut self, position: u128) {
+        self.dropout_rng
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .set_word_pos(position);
+    }
+
     /// The (vocab, hidden) matrix that maps hidden states to logits.
     pub fn lm_head_weight(&self) -> &Tensor {
         self.lm_head.as_ref().unwrap_or(&self.embed_tokens)
@@ -571,7 +588,6 @@ impl Qwen {
             .iter()
             .map(|inv| ops::rope_cos_sin(&positions, inv, self.dtype))
             .collect::<Result<Vec<_>>>()?;
-        let mut biases: HashMap<Option<usize>, Option<Tensor>> = HashMap::new();
         let rng = (self.training && self.lora.as_ref().is_some_and(|l| l.dropout > 0.0))
             .then_some(&self.dropout_rng);
 
@@ -584,17 +600,12 @@ impl Qwen {
                 LayerAttention::Full => None,
                 LayerAttention::Sliding(w) => Some(w),
             };
-            let bias = match biases.entry(window) {
-                Entry::Occupied(e) => e.into_mut(),
-                Entry::Vacant(e) => e.insert(ops::attention_bias(
-                    t,
-                    offset,
-                    &left_pad,
-                    window,
-                    &self.device,
-                )?),
-            }
-            .as_ref();
+            let mask = CausalMask {
+                t,
+                offset,
+                left_pad: left_pad.clone(),
+                window,
+            };
             let (cos, sin) = cos_sin
                 .get(layer.rope)
                 .ok_or_else(|| Error::Config("RoPE index out of range".into()))?;
@@ -606,7 +617,7 @@ impl Qwen {
                 &x,
                 cos,
                 sin,
-                bias,
+                &mask,
                 layer_cache,
                 self.config.rms_norm_eps,
                 rng,
@@ -922,7 +933,7 @@ impl Block {
         x: &Tensor,
         cos: &Tensor,
         sin: &Tensor,
-        bias: Option<&Tensor>,
+        mask: &CausalMask,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
         eps: f64,
         rng: Option<&Mutex<ChaCha8Rng>>,
@@ -930,7 +941,7 @@ impl Block {
         let h = ops::rms_norm(x, &self.input_layernorm, eps)?;
         let x = (x + self
             .self_attn
-            .forward(&h, cos, sin, bias, cache, eps, rng)?)?;
+            .forward(&h, cos, sin, mask, cache, eps, rng)?)?;
         let h = ops::rms_norm(&x, &self.post_attention_layernorm, eps)?;
         Ok((&x + self.mlp.forward(&h, rng)?)?)
     }
@@ -951,7 +962,7 @@ impl Attention {
         x: &Tensor,
         cos: &Tensor,
         sin: &Tensor,
-        bias: Option<&Tensor>,
+        mask: &CausalMask,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
         eps: f64,
         rng: Option<&Mutex<ChaCha8Rng>>,
@@ -979,7 +990,7 @@ impl Attention {
             }
             None => (k, v),
         };
-        let out = ops::attention(&q, &k, &v, bias, 1.0 / (hd as f64).sqrt())?;
+        let out = ops::attention(&q, &k, &v, mask, 1.0 / (hd as f64).sqrt())?;
         let out = out.transpose(1, 2)?.reshape((b, t, nh * hd))?;
         self.o_proj.forward(&out, rng)
     }
