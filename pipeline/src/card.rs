@@ -12,36 +12,59 @@ const TEMPLATE: &str = include_str!("../../data-cards/curated-traces.md");
 /// Renders the card for a finished build.
 pub fn render(request: &BuildRequest, stats: &Stats, shards: &[ShardInfo]) -> String {
     let config = serde_json::to_string_pretty(&request.config).unwrap_or_default();
-    let token_counter = if request.config.tokenizer.is_some() { "tokenizer.json" } else { "approximate count" };
+    let token_counter = if request.config.tokenizer.is_some() {
+        "tokenizer.json"
+    } else {
+        "approximate count"
+    };
     [
         ("{{front_matter}}", front_matter(stats, shards)),
         ("{{title}}", "AdaMame curated reasoning traces".to_string()),
-        ("{{tool_version}}", format!("adamame-data {}", env!("CARGO_PKG_VERSION"))),
+        (
+            "{{tool_version}}",
+            format!("adamame-data {}", env!("CARGO_PKG_VERSION")),
+        ),
         ("{{summary}}", summary(stats)),
         ("{{per_language}}", per_language(stats)),
         ("{{confusion}}", confusion(stats)),
         ("{{token_counter}}", token_counter.to_string()),
-        ("{{lengths}}", histogram(&stats.reasoning_tokens, |b| format!("≤ {b}"))),
-        ("{{purity}}", histogram(&stats.purity_tenths, |t| purity_bucket(*t))),
+        (
+            "{{lengths}}",
+            histogram(&stats.reasoning_tokens, |b| format!("≤ {b}")),
+        ),
+        (
+            "{{purity}}",
+            histogram(&stats.purity_tenths, |t| purity_bucket(*t)),
+        ),
         ("{{command}}", request.command.clone()),
         ("{{config}}", config),
     ]
     .iter()
-    .fold(TEMPLATE.to_string(), |card, (key, value)| card.replace(key, value))
+    .fold(TEMPLATE.to_string(), |card, (key, value)| {
+        card.replace(key, value)
+    })
 }
 
 fn purity_bucket(tenth: u32) -> String {
     if tenth >= 10 {
         "1.0".into()
     } else {
-        format!("[{:.1}, {:.1})", tenth as f64 / 10.0, (tenth + 1) as f64 / 10.0)
+        format!(
+            "[{:.1}, {:.1})",
+            tenth as f64 / 10.0,
+            (tenth + 1) as f64 / 10.0
+        )
     }
 }
 
 /// YAML for the Hub and `datasets`: splits and their files, features, sizes.
 fn front_matter(stats: &Stats, shards: &[ShardInfo]) -> String {
     let mut y = String::new();
-    let languages: Vec<&String> = stats.per_language.keys().filter(|l| l.as_str() != "unknown").collect();
+    let languages: Vec<&String> = stats
+        .per_language
+        .keys()
+        .filter(|l| l.as_str() != "unknown")
+        .collect();
     let _ = writeln!(y, "license: other");
     let _ = writeln!(y, "pretty_name: AdaMame curated reasoning traces");
     let _ = writeln!(y, "language:");
@@ -52,7 +75,11 @@ fn front_matter(stats: &Stats, shards: &[ShardInfo]) -> String {
     let _ = writeln!(y, "tags:\n- reasoning\n- multilingual\n- math\n- adamame");
     let splits: Vec<&str> = ["train", "validation"]
         .into_iter()
-        .filter(|s| shards.iter().any(|sh| sh.path.starts_with(&format!("data/{s}-"))))
+        .filter(|s| {
+            shards
+                .iter()
+                .any(|sh| sh.path.starts_with(&format!("data/{s}-")))
+        })
         .collect();
     let _ = writeln!(y, "configs:\n- config_name: default\n  data_files:");
     for s in &splits {
@@ -63,7 +90,11 @@ fn front_matter(stats: &Stats, shards: &[ShardInfo]) -> String {
         let _ = writeln!(y, "  - name: {}", field.name());
         match field.data_type() {
             arrow::datatypes::DataType::List(item) => {
-                let _ = writeln!(y, "    sequence: {}", adamame_schemas::hf_dtype(item.data_type()));
+                let _ = writeln!(
+                    y,
+                    "    sequence: {}",
+                    adamame_schemas::hf_dtype(item.data_type())
+                );
             }
             other => {
                 let _ = writeln!(y, "    dtype: {}", adamame_schemas::hf_dtype(other));
@@ -76,7 +107,10 @@ fn front_matter(stats: &Stats, shards: &[ShardInfo]) -> String {
             .iter()
             .filter(|sh| sh.path.starts_with(&format!("data/{s}-")))
             .fold((0, 0), |(r, b), sh| (r + sh.rows, b + sh.bytes));
-        let _ = writeln!(y, "  - name: {s}\n    num_bytes: {bytes}\n    num_examples: {rows}");
+        let _ = writeln!(
+            y,
+            "  - name: {s}\n    num_bytes: {bytes}\n    num_examples: {rows}"
+        );
     }
     y.trim_end().to_string()
 }
@@ -138,7 +172,10 @@ fn confusion(stats: &Stats) -> String {
     t
 }
 
-fn histogram(buckets: &std::collections::BTreeMap<u32, u64>, label: impl Fn(&u32) -> String) -> String {
+fn histogram(
+    buckets: &std::collections::BTreeMap<u32, u64>,
+    label: impl Fn(&u32) -> String,
+) -> String {
     if buckets.is_empty() {
         return "(no kept rows)\n".into();
     }

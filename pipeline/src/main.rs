@@ -26,6 +26,8 @@ struct Cli {
 enum Command {
     /// Raw generations in; curated Parquet shards, rejects, a manifest and a dataset card out.
     Build(Box<BuildArgs>),
+    /// Assemble the outputs of `build --shard I/N` runs into one dataset (same rows as one run).
+    Merge(MergeArgs),
     /// Check answers: JSON lines {"gold", "response"} on stdin, one verdict line per input on stdout.
     Verify,
     /// Language fidelity: JSON lines {"text", "lang"} on stdin, one measure line per input on stdout.
@@ -137,6 +139,19 @@ struct BuildArgs {
 }
 
 #[derive(Args)]
+struct MergeArgs {
+    /// The output folders of `build --shard 0/N` … `--shard N-1/N`.
+    #[arg(required = true, value_name = "SHARD_DIR")]
+    shards: Vec<PathBuf>,
+    /// Output folder.
+    #[arg(short, long, default_value = "adamame-out")]
+    out: PathBuf,
+    /// No summary.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
 struct FidelityArgs {
     /// Language-ID backend: lingua, whatlang or fasttext.
     #[arg(long, default_value = "lingua")]
@@ -161,11 +176,24 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Build(args) => run_build(*args),
+        Command::Merge(args) => {
+            let started = Instant::now();
+            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            let report = build::merge(&args.shards, &args.out, command)?;
+            if !args.quiet {
+                eprint!("{}", build::summary_table(&report, started.elapsed()));
+            }
+            Ok(())
+        }
         Command::Verify => {
             let stdin = std::io::stdin().lock();
             let stdout = BufWriter::new(std::io::stdout().lock());
-            verify::verify_jsonl(BufReader::new(stdin), stdout, &verify::VerifyConfig::default())
-                .context("verify: reading stdin or writing stdout")?;
+            verify::verify_jsonl(
+                BufReader::new(stdin),
+                stdout,
+                &verify::VerifyConfig::default(),
+            )
+            .context("verify: reading stdin or writing stdout")?;
             Ok(())
         }
         Command::Score(args) => score::run(&args),
@@ -214,7 +242,10 @@ fn build_config(a: &BuildArgs) -> Result<BuildConfig> {
     c.decontaminate = a.decontaminate.clone();
     c.decontam_ngram = a.decontam_ngram;
     c.max_per_question = a.max_per_question;
-    anyhow::ensure!((0.0..1.0).contains(&a.val_fraction), "--val-fraction must be in [0, 1)");
+    anyhow::ensure!(
+        (0.0..1.0).contains(&a.val_fraction),
+        "--val-fraction must be in [0, 1)"
+    );
     c.val_fraction = a.val_fraction;
     c.seed = a.seed;
     anyhow::ensure!(a.rows_per_shard > 0, "--rows-per-shard must be positive");
@@ -256,14 +287,18 @@ fn run_build(a: BuildArgs) -> Result<()> {
     } else {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {elapsed_precise} {human_pos} records ({per_sec}) {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} {human_pos} records ({per_sec}) {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
         bar
     };
     if request.inputs.is_empty() && !a.quiet {
-        eprintln!("no --input: building from the embedded sample corpus (pipeline/corpus/default.jsonl)");
+        eprintln!(
+            "no --input: building from the embedded sample corpus (pipeline/corpus/default.jsonl)"
+        );
     }
     let started = Instant::now();
     let report = build::run(&request, &progress)?;

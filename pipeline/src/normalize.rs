@@ -35,7 +35,10 @@ mod tests {
 
     #[test]
     fn strips_headings_not_hashes() {
-        assert_eq!(normalize("## Étape 1\nx\n### Fin\n#5 reste"), "Étape 1\nx\nFin\n#5 reste");
+        assert_eq!(
+            normalize("## Étape 1\nx\n### Fin\n#5 reste"),
+            "Étape 1\nx\nFin\n#5 reste"
+        );
         assert_eq!(normalize("  \n# A\n"), "A");
     }
 

@@ -26,7 +26,9 @@ pub fn instruction(lang: &str) -> Option<&'static str> {
 /// The prompt a model is asked: instruction, a blank line, the question.
 /// Languages without an instruction of their own get the English one.
 pub fn render(lang: &str, question: &str) -> String {
-    let instruction = instruction(lang).or_else(|| instruction("en")).unwrap_or_default();
+    let instruction = instruction(lang)
+        .or_else(|| instruction("en"))
+        .unwrap_or_default();
     format!("{instruction}\n\n{question}")
 }
 
@@ -40,8 +42,13 @@ mod tests {
             render("pt", "Quanto?"),
             "Por favor, justifique passo a passo e coloque a sua resposta final dentro de \\boxed{}.\n\nQuanto?"
         );
-        for lang in ["fr", "ja", "ko", "pt", "th", "en", "zh", "es", "de", "ru", "bn", "sw", "te"] {
-            assert!(instruction(lang).is_some_and(|i| i.contains("\\boxed{}")), "{lang}");
+        for lang in [
+            "fr", "ja", "ko", "pt", "th", "en", "zh", "es", "de", "ru", "bn", "sw", "te",
+        ] {
+            assert!(
+                instruction(lang).is_some_and(|i| i.contains("\\boxed{}")),
+                "{lang}"
+            );
         }
         assert!(render("xx", "Q").starts_with("Please reason"));
     }

@@ -22,7 +22,7 @@ impl SplitRule {
 }
 
 /// Transcript markers (configurable: `--think-marker`, `--answer-marker`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Markers {
     pub think: String,
     pub answer: String,
@@ -35,7 +35,11 @@ impl Default for Markers {
         Markers {
             think: "<|im_start|>think".into(),
             answer: "<|im_start|>answer".into(),
-            end_of_turn: vec!["<|im_end|>".into(), "<|endoftext|>".into(), "<｜end▁of▁sentence｜>".into()],
+            end_of_turn: vec![
+                "<|im_end|>".into(),
+                "<|endoftext|>".into(),
+                "<｜end▁of▁sentence｜>".into(),
+            ],
         }
     }
 }
@@ -87,9 +91,15 @@ pub fn split<'a>(response: &'a str, markers: &Markers) -> Result<Split<'a>, NoAn
     if response.contains("<think>") {
         return Err(NoAnswer::UnclosedThink);
     }
-    if let Some(t) = response.find(&markers.think).filter(|_| !markers.think.is_empty()) {
+    if let Some(t) = response
+        .find(&markers.think)
+        .filter(|_| !markers.think.is_empty())
+    {
         let after_think = &response[t + markers.think.len()..];
-        let Some(a) = after_think.find(&markers.answer).filter(|_| !markers.answer.is_empty()) else {
+        let Some(a) = after_think
+            .find(&markers.answer)
+            .filter(|_| !markers.answer.is_empty())
+        else {
             // No answer marker: the release's fallback, within the thinking part.
             let body = strip_end_of_turn(after_think, markers).trim_end();
             return match body.rfind("\n\n") {
@@ -108,17 +118,29 @@ pub fn split<'a>(response: &'a str, markers: &Markers) -> Result<Split<'a>, NoAn
     }
 }
 
-fn non_empty<'a>(reasoning: &'a str, answer: &'a str, rule: SplitRule) -> Result<Split<'a>, NoAnswer> {
+fn non_empty<'a>(
+    reasoning: &'a str,
+    answer: &'a str,
+    rule: SplitRule,
+) -> Result<Split<'a>, NoAnswer> {
     if answer.trim().is_empty() {
         return Err(NoAnswer::EmptyAnswer);
     }
-    Ok(Split { reasoning, answer, rule })
+    Ok(Split {
+        reasoning,
+        answer,
+        rule,
+    })
 }
 
 fn strip_end_of_turn<'a>(mut text: &'a str, markers: &Markers) -> &'a str {
     loop {
         let trimmed = text.trim_end();
-        match markers.end_of_turn.iter().find(|m| !m.is_empty() && trimmed.ends_with(m.as_str())) {
+        match markers
+            .end_of_turn
+            .iter()
+            .find(|m| !m.is_empty() && trimmed.ends_with(m.as_str()))
+        {
             Some(m) => text = &trimmed[..trimmed.len() - m.len()],
             None => return text,
         }
@@ -130,23 +152,44 @@ mod tests {
     use super::*;
 
     fn parts(r: &str) -> Result<(String, String, SplitRule), NoAnswer> {
-        split(r, &Markers::default()).map(|s| (s.reasoning.trim().to_string(), s.answer.trim().to_string(), s.rule))
+        split(r, &Markers::default()).map(|s| {
+            (
+                s.reasoning.trim().to_string(),
+                s.answer.trim().to_string(),
+                s.rule,
+            )
+        })
     }
 
     #[test]
     fn think_tags() {
-        assert_eq!(parts("<think>\nA\n</think>\n\nB"), Ok(("A".into(), "B".into(), SplitRule::ThinkTags)));
+        assert_eq!(
+            parts("<think>\nA\n</think>\n\nB"),
+            Ok(("A".into(), "B".into(), SplitRule::ThinkTags))
+        );
         // The opener may sit on the prompt side.
-        assert_eq!(parts("A</think>B<|im_end|>"), Ok(("A".into(), "B".into(), SplitRule::ThinkTags)));
+        assert_eq!(
+            parts("A</think>B<|im_end|>"),
+            Ok(("A".into(), "B".into(), SplitRule::ThinkTags))
+        );
         assert_eq!(parts("<think>A</think>  "), Err(NoAnswer::EmptyAnswer));
-        assert_eq!(parts("<think>A, cut at the bud"), Err(NoAnswer::UnclosedThink));
+        assert_eq!(
+            parts("<think>A, cut at the bud"),
+            Err(NoAnswer::UnclosedThink)
+        );
     }
 
     #[test]
     fn transcript_markers() {
         let t = "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n<|im_start|>think\nR\n<|im_start|>answer\nFinal \\boxed{3}<|im_end|>";
-        assert_eq!(parts(t), Ok(("R".into(), "Final \\boxed{3}".into(), SplitRule::Markers)));
-        assert_eq!(parts("<|im_start|>think\nR but no end"), Err(NoAnswer::NoAnswerMarker));
+        assert_eq!(
+            parts(t),
+            Ok(("R".into(), "Final \\boxed{3}".into(), SplitRule::Markers))
+        );
+        assert_eq!(
+            parts("<|im_start|>think\nR but no end"),
+            Err(NoAnswer::NoAnswerMarker)
+        );
         // No answer marker: split at the last blank line of the thinking part, as the release did.
         assert_eq!(
             parts("<|im_start|>user\nQ\n\nmore<|im_end|>\n<|im_start|>think\nR1\n\nR2\n\n\\boxed{18}<|im_end|>"),
@@ -158,7 +201,11 @@ mod tests {
     fn last_blank_line_fallback() {
         assert_eq!(
             parts("step 1\n\nstep 2\n\nSo \\boxed{4}\n\n"),
-            Ok(("step 1\n\nstep 2".into(), "So \\boxed{4}".into(), SplitRule::LastBlankLine))
+            Ok((
+                "step 1\n\nstep 2".into(),
+                "So \\boxed{4}".into(),
+                SplitRule::LastBlankLine
+            ))
         );
         assert_eq!(parts("one line only"), Err(NoAnswer::NoSeparator));
     }

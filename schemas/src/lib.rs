@@ -113,9 +113,18 @@ pub const REJECT_COLUMNS: &[Column] = &[
 /// of [`rl_prompt_schema`]).
 pub const RL_PROMPT_DOCS: &[(&str, &str)] = &[
     ("data_source", "A label naming where the prompt comes from."),
-    ("prompt", "One user turn: the localized instruction, a blank line, then the question."),
-    ("reward_model", "The gold answer (`ground_truth`), the query language and the reward style (`rule`)."),
-    ("extra_info", "Position in the source set, split name and an optional type."),
+    (
+        "prompt",
+        "One user turn: the localized instruction, a blank line, then the question.",
+    ),
+    (
+        "reward_model",
+        "The gold answer (`ground_truth`), the query language and the reward style (`rule`).",
+    ),
+    (
+        "extra_info",
+        "Position in the source set, split name and an optional type.",
+    ),
     ("lang", "ISO 639-1 code of the query language."),
 ];
 
@@ -165,6 +174,36 @@ pub fn curated_schema() -> SchemaRef {
 /// Arrow schema of the rejects.
 pub fn reject_schema() -> SchemaRef {
     schema_of(REJECT_COLUMNS, "rejects")
+}
+
+/// Columns a `--shard` run adds to curated and reject rows so that `merge`
+/// can replay the comparing stages in single-run order.
+fn pending_extra(rejects: bool) -> Vec<Field> {
+    let mut extra = vec![Field::new("ordinal", DataType::Int64, false)];
+    if rejects {
+        extra.push(Field::new("trace_lang", DataType::Utf8, true));
+    } else {
+        extra.push(Field::new("contamination", DataType::Utf8, true));
+    }
+    extra
+}
+
+fn with_extra(base: SchemaRef, extra: Vec<Field>, table: &str) -> SchemaRef {
+    let mut fields: Vec<Field> = base.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.extend(extra);
+    Arc::new(Schema::new_with_metadata(fields, table_metadata(table)))
+}
+
+/// Curated rows of a `--shard` run, waiting for `merge`: the curated columns,
+/// then `ordinal` (position of the record across all inputs) and
+/// `contamination` (the decontamination verdict, applied at merge).
+pub fn pending_schema() -> SchemaRef {
+    with_extra(curated_schema(), pending_extra(false), "pending_traces")
+}
+
+/// Rejects of a `--shard` run: the reject columns, then `ordinal` and `trace_lang`.
+pub fn pending_reject_schema() -> SchemaRef {
+    with_extra(reject_schema(), pending_extra(true), "pending_rejects")
 }
 
 /// Arrow schema of verl RL prompt shards, as in the paper's release
@@ -230,12 +269,15 @@ fn types_match(a: &DataType, b: &DataType) -> bool {
     use DataType::*;
     match (a, b) {
         (Utf8 | LargeUtf8 | Utf8View, Utf8 | LargeUtf8 | Utf8View) => true,
-        (List(x) | LargeList(x), List(y) | LargeList(y)) => types_match(x.data_type(), y.data_type()),
+        (List(x) | LargeList(x), List(y) | LargeList(y)) => {
+            types_match(x.data_type(), y.data_type())
+        }
         (Struct(x), Struct(y)) => {
             x.len() == y.len()
                 && x.iter().all(|fx| {
-                    y.iter()
-                        .any(|fy| fy.name() == fx.name() && types_match(fx.data_type(), fy.data_type()))
+                    y.iter().any(|fy| {
+                        fy.name() == fx.name() && types_match(fx.data_type(), fy.data_type())
+                    })
                 })
         }
         _ => a == b,
@@ -253,7 +295,10 @@ mod tests {
         let documented: Vec<&str> = CURATED_COLUMNS.iter().map(|c| c.name).collect();
         assert_eq!(names, documented);
         assert_eq!(
-            schema.metadata().get(SCHEMA_VERSION_KEY).map(String::as_str),
+            schema
+                .metadata()
+                .get(SCHEMA_VERSION_KEY)
+                .map(String::as_str),
             Some(SCHEMA_VERSION)
         );
     }
@@ -297,13 +342,21 @@ mod tests {
                 );
             }
             let rows = section.lines().filter(|l| l.starts_with("| `")).count();
-            assert_eq!(rows, schema.fields().len(), "table {table}: undocumented or stale rows");
+            assert_eq!(
+                rows,
+                schema.fields().len(),
+                "table {table}: undocumented or stale rows"
+            );
         }
     }
 
     #[test]
     fn rl_docs_cover_the_rl_schema() {
-        let names: Vec<_> = rl_prompt_schema().fields().iter().map(|f| f.name().clone()).collect();
+        let names: Vec<_> = rl_prompt_schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         let documented: Vec<_> = RL_PROMPT_DOCS.iter().map(|(n, _)| n.to_string()).collect();
         assert_eq!(names, documented);
     }

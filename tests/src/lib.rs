@@ -13,7 +13,11 @@ pub fn repo() -> PathBuf {
 /// `../shared/data` beside the repository (present in CI).
 pub fn shared_data() -> PathBuf {
     let dir = repo().join("../shared/data");
-    assert!(dir.is_dir(), "{} is missing: the tests need ../shared beside the clone", dir.display());
+    assert!(
+        dir.is_dir(),
+        "{} is missing: the tests need ../shared beside the clone",
+        dir.display()
+    );
     dir
 }
 
@@ -22,7 +26,10 @@ pub fn shared_data() -> PathBuf {
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/release/deps/this-test → target/release/NAME
-    let dir = exe.parent().and_then(Path::parent).expect("target directory");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory");
     let path = dir.join(name);
     assert!(
         path.is_file(),
@@ -36,7 +43,11 @@ pub fn bin(name: &str) -> PathBuf {
 pub fn run(name: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(bin(name));
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     let mut child = cmd.spawn().expect("spawn binary");
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().expect("stdin");
@@ -66,7 +77,8 @@ pub fn manifest(out: &Path) -> serde_json::Value {
 /// Rows in a Parquet file.
 pub fn parquet_rows(path: &Path) -> u64 {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let reader = parquet::file::serialized_reader::SerializedFileReader::new(file).expect("parquet");
+    let reader =
+        parquet::file::serialized_reader::SerializedFileReader::new(file).expect("parquet");
     use parquet::file::reader::FileReader;
     reader.metadata().file_metadata().num_rows() as u64
 }
@@ -88,7 +100,9 @@ pub fn string_column(dir: &Path, column: &str) -> Vec<Option<String>> {
             .expect("reader");
         for batch in reader {
             let batch = batch.expect("batch");
-            let col = batch.column_by_name(column).unwrap_or_else(|| panic!("no column {column}"));
+            let col = batch
+                .column_by_name(column)
+                .unwrap_or_else(|| panic!("no column {column}"));
             let strings = col
                 .as_any()
                 .downcast_ref::<arrow::array::StringArray>()

@@ -19,11 +19,25 @@ fn count(v: &serde_json::Value) -> u64 {
 
 /// Kept + rejected = input, and the shards hold exactly those rows.
 fn assert_accounted(out: &Path, m: &serde_json::Value) {
-    let (input, kept, rejected) = (count(&m["input_records"]), count(&m["kept_records"]), count(&m["rejected_records"]));
+    let (input, kept, rejected) = (
+        count(&m["input_records"]),
+        count(&m["kept_records"]),
+        count(&m["rejected_records"]),
+    );
     assert_eq!(kept + rejected, input, "kept + rejected = input");
-    let by_reason: u64 = m["rejected_by_reason"].as_object().expect("reasons").values().map(count).sum();
+    let by_reason: u64 = m["rejected_by_reason"]
+        .as_object()
+        .expect("reasons")
+        .values()
+        .map(count)
+        .sum();
     assert_eq!(by_reason, rejected);
-    let shard_rows: u64 = m["shards"].as_array().expect("shards").iter().map(|s| count(&s["rows"])).sum();
+    let shard_rows: u64 = m["shards"]
+        .as_array()
+        .expect("shards")
+        .iter()
+        .map(|s| count(&s["rows"]))
+        .sum();
     assert_eq!(shard_rows, kept);
     let mut on_disk = 0;
     for s in m["shards"].as_array().expect("shards") {
@@ -48,8 +62,17 @@ fn default_corpus_is_curated_with_every_defect_rejected_for_its_reason() {
     let m = build(&out, &[]);
     assert_accounted(&out, &m);
     let reasons = m["rejected_by_reason"].as_object().unwrap();
-    for reason in ["no_answer", "no_boxed", "wrong_answer", "wrong_language", "duplicate"] {
-        assert!(count(&reasons[reason]) > 0, "the sample corpus exercises `{reason}`: {reasons:?}");
+    for reason in [
+        "no_answer",
+        "no_boxed",
+        "wrong_answer",
+        "wrong_language",
+        "duplicate",
+    ] {
+        assert!(
+            count(&reasons[reason]) > 0,
+            "the sample corpus exercises `{reason}`: {reasons:?}"
+        );
     }
     // The corpus README documents 467 candidates collapsed into English: the
     // language stage must catch most of them.
@@ -63,25 +86,70 @@ fn default_corpus_is_curated_with_every_defect_rejected_for_its_reason() {
         *per_lang.entry(l).or_default() += 1;
     }
     for lang in ["en", "fr", "ja", "ko", "pt", "th"] {
-        assert!(per_lang.get(lang).copied().unwrap_or(0) > 200, "{lang}: {per_lang:?}");
+        assert!(
+            per_lang.get(lang).copied().unwrap_or(0) > 200,
+            "{lang}: {per_lang:?}"
+        );
     }
     // The card opens with the front-matter `datasets` reads.
     let card = std::fs::read_to_string(out.join("README.md")).unwrap();
-    assert!(card.starts_with("---\nlicense:"), "{}", &card[..80.min(card.len())]);
-    assert!(card.contains("configs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*"));
+    assert!(
+        card.starts_with("---\nlicense:"),
+        "{}",
+        &card[..80.min(card.len())]
+    );
+    assert!(card.contains(
+        "configs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*"
+    ));
     assert!(card.contains("| query \\ trace |"));
 }
 
 #[test]
 fn shards_are_byte_identical_at_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
-    let one = build(&dir.path().join("one"), &["--threads", "1", "--val-fraction", "0.1", "--rows-per-shard", "1000"]);
-    let two = build(&dir.path().join("two"), &["--threads", "2", "--val-fraction", "0.1", "--rows-per-shard", "1000"]);
-    assert_eq!(one["shards"], two["shards"], "same rows, same bytes, same checksums");
+    let one = build(
+        &dir.path().join("one"),
+        &[
+            "--threads",
+            "1",
+            "--val-fraction",
+            "0.1",
+            "--rows-per-shard",
+            "1000",
+        ],
+    );
+    let two = build(
+        &dir.path().join("two"),
+        &[
+            "--threads",
+            "2",
+            "--val-fraction",
+            "0.1",
+            "--rows-per-shard",
+            "1000",
+        ],
+    );
+    assert_eq!(
+        one["shards"], two["shards"],
+        "same rows, same bytes, same checksums"
+    );
     assert_eq!(one["rejects"], two["rejects"]);
-    let names: Vec<&str> = one["shards"].as_array().unwrap().iter().map(|s| s["path"].as_str().unwrap()).collect();
-    assert!(names.contains(&"data/train-00000-of-00003.parquet"), "{names:?}");
-    assert!(names.iter().any(|n| n.starts_with("data/validation-00000-of-")), "{names:?}");
+    let names: Vec<&str> = one["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"data/train-00000-of-00003.parquet"),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("data/validation-00000-of-")),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -94,12 +162,41 @@ fn bad_records_are_rejected_as_malformed_and_nothing_is_lost() {
     // 35 lines: 20 good records, 14 bad ones and one huge candidate
     // (see pipeline/corpus/README.md).
     assert_eq!(count(&m["source_records"]), 35);
-    assert_eq!(count(&m["rejected_by_reason"]["malformed"]), 14, "{}", m["rejected_by_reason"]);
+    assert_eq!(
+        count(&m["rejected_by_reason"]["malformed"]),
+        14,
+        "{}",
+        m["rejected_by_reason"]
+    );
     let details = string_column(&out.join("rejects"), "detail");
-    assert!(details.iter().flatten().any(|d| d.starts_with("invalid UTF-8")), "{details:?}");
-    assert!(details.iter().flatten().any(|d| d == "missing field `question`"), "{details:?}");
-    assert!(details.iter().flatten().any(|d| d == "not a JSON object (found an array)"), "{details:?}");
-    assert!(details.iter().flatten().any(|d| d == "field `gold` must be a string, found an object"), "{details:?}");
+    assert!(
+        details
+            .iter()
+            .flatten()
+            .any(|d| d.starts_with("invalid UTF-8")),
+        "{details:?}"
+    );
+    assert!(
+        details
+            .iter()
+            .flatten()
+            .any(|d| d == "missing field `question`"),
+        "{details:?}"
+    );
+    assert!(
+        details
+            .iter()
+            .flatten()
+            .any(|d| d == "not a JSON object (found an array)"),
+        "{details:?}"
+    );
+    assert!(
+        details
+            .iter()
+            .flatten()
+            .any(|d| d == "field `gold` must be a string, found an object"),
+        "{details:?}"
+    );
 }
 
 #[test]
@@ -114,15 +211,32 @@ fn a_corrupt_parquet_input_stops_the_run_and_leaves_nothing() {
     let out = dir.path().join("out");
     let result = run(
         "adamame-data",
-        &["build", "--quiet", "--input", truncated.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[
+            "build",
+            "--quiet",
+            "--input",
+            truncated.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
         None,
     );
     assert!(!result.status.success());
     let stderr = String::from_utf8_lossy(&result.stderr);
-    assert!(stderr.contains("truncated.parquet"), "the error names the file: {stderr}");
+    assert!(
+        stderr.contains("truncated.parquet"),
+        "the error names the file: {stderr}"
+    );
     assert!(!out.exists(), "no output folder after a failed run");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(leftovers.len(), 2, "only good/ and the truncated file: {leftovers:?}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        2,
+        "only good/ and the truncated file: {leftovers:?}"
+    );
 }
 
 #[test]
@@ -133,7 +247,11 @@ fn curated_shards_read_back_through_parquet_and_our_schema() {
     // A curated folder is itself valid input: the parquet reader and the
     // `auto` format route it back (question/answer fields), and `inspect`
     // shows it.
-    let shown = run_ok("adamame-data", &["inspect", out.to_str().unwrap(), "-n", "1"], None);
+    let shown = run_ok(
+        "adamame-data",
+        &["inspect", out.to_str().unwrap(), "-n", "1"],
+        None,
+    );
     assert!(shown.contains("schema version: 1.0.0"), "{shown}");
     assert!(shown.contains("n_tokens_reasoning"), "{shown}");
     assert!(shown.contains("huggingface"), "{shown}");
@@ -146,11 +264,18 @@ fn paper_preset_catches_collapse_the_release_missed() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let input = shared_data().join("traces/s1-mgsm/32B_system/fr.jsonl");
-    let m = build(&out, &["--preset", "paper", "--input", input.to_str().unwrap()]);
+    let m = build(
+        &out,
+        &["--preset", "paper", "--input", input.to_str().unwrap()],
+    );
     assert_accounted(&out, &m);
     assert_eq!(count(&m["source_records"]), 250);
     let wrong_language = count(&m["rejected_by_reason"]["wrong_language"]);
-    assert!(wrong_language >= 150, "collapsed traces rejected: {}", m["rejected_by_reason"]);
+    assert!(
+        wrong_language >= 150,
+        "collapsed traces rejected: {}",
+        m["rejected_by_reason"]
+    );
     // The paper preset runs its four filters and nothing else.
     for reason in m["rejected_by_reason"].as_object().unwrap().keys() {
         assert!(
@@ -171,10 +296,76 @@ fn decontamination_flags_benchmark_questions() {
     let bench = data.join("mgsm-rev2/fr.jsonl");
     let m = build(
         &out,
-        &["--input", input.to_str().unwrap(), "--decontaminate", bench.to_str().unwrap()],
+        &[
+            "--input",
+            input.to_str().unwrap(),
+            "--decontaminate",
+            bench.to_str().unwrap(),
+        ],
     );
     assert_accounted(&out, &m);
     let contaminated = count(&m["rejected_by_reason"]["contaminated"]);
     assert!(contaminated > 100, "{}", m["rejected_by_reason"]);
     assert!(count(&m["kept_records"]) < 20, "{}", m["kept_records"]);
+}
+
+#[test]
+fn sharded_runs_merge_into_the_single_run_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let single = build(
+        &dir.path().join("single"),
+        &["--val-fraction", "0.1", "--max-per-question", "1"],
+    );
+    let mut shard_dirs = Vec::new();
+    for i in 0..3 {
+        let path = dir.path().join(format!("shard{i}"));
+        let shard = format!("{i}/3");
+        let m = build(
+            &path,
+            &[
+                "--val-fraction",
+                "0.1",
+                "--max-per-question",
+                "1",
+                "--shard",
+                &shard,
+            ],
+        );
+        assert_eq!(m["shard"], shard.as_str());
+        assert!(path.join("pending").is_dir() && !path.join("data").exists());
+        shard_dirs.push(path);
+    }
+    let merged = dir.path().join("merged");
+    let mut args = vec!["merge", "--quiet", "--out", merged.to_str().unwrap()];
+    // Shards may be given in any order.
+    for p in shard_dirs.iter().rev() {
+        args.push(p.to_str().unwrap());
+    }
+    run_ok("adamame-data", &args, None);
+    let m = manifest(&merged);
+    assert_accounted(&merged, &m);
+    for key in [
+        "source_records",
+        "input_records",
+        "kept_records",
+        "rejected_records",
+        "rejected_by_reason",
+        "shards",
+        "rejects",
+    ] {
+        assert_eq!(m[key], single[key], "{key}");
+    }
+    // A missing shard is an error, not a smaller dataset.
+    let out = run(
+        "adamame-data",
+        &[
+            "merge",
+            "--out",
+            dir.path().join("bad").to_str().unwrap(),
+            shard_dirs[0].to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shard 1/3 is missing"));
 }

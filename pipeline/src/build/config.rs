@@ -1,12 +1,12 @@
 //! Everything that decides what a build keeps. Serialized into the manifest
 //! and the dataset card so a run can be reproduced.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::trace::Markers;
 
 /// Which filter set runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// Every stage, with trustworthy language measures.
@@ -18,7 +18,7 @@ pub enum Preset {
 }
 
 /// Optional language thresholds; a candidate failing one is `code_switched`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LanguageThresholds {
     pub min_purity: Option<f64>,
     pub require_line_pass: bool,
@@ -27,7 +27,7 @@ pub struct LanguageThresholds {
 }
 
 /// Near-duplicate detection by MinHash within a language.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NearDup {
     pub enabled: bool,
     /// Estimated Jaccard similarity at or above which a row is a duplicate.
@@ -47,7 +47,7 @@ impl Default for NearDup {
 }
 
 /// The build's configuration.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BuildConfig {
     pub preset: Preset,
     /// Language-ID backend name (`whatlang`, `lingua`, `fasttext`).

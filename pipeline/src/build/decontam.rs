@@ -30,7 +30,9 @@ impl Decontaminator {
             for item in items.by_ref() {
                 let item = item?;
                 let Ok(obj) = item.body else { continue };
-                if let Ok(rec) = source::format::map_question(input.format, &FieldMap::default(), &obj) {
+                if let Ok(rec) =
+                    source::format::map_question(input.format, &FieldMap::default(), &obj)
+                {
                     let question = rec.question;
                     index.add(&question, file_idx as u32, item.row);
                 }
@@ -85,10 +87,17 @@ mod tests {
 
     #[test]
     fn flags_shared_ngrams_only() {
-        let bench = ["Janet's ducks lay 16 eggs per day and she eats three for breakfast every morning"];
+        let bench =
+            ["Janet's ducks lay 16 eggs per day and she eats three for breakfast every morning"];
         let d = Decontaminator::from_texts(bench, 8);
         let leaked = "Q: Janet's ducks lay 16 eggs per day and she eats three for lunch";
-        assert_eq!(d.check(&[leaked]).as_deref(), Some("shares a 8-gram with <texts> row 0"));
-        assert_eq!(d.check(&["Completely different question about trains and apples today"]), None);
+        assert_eq!(
+            d.check(&[leaked]).as_deref(),
+            Some("shares a 8-gram with <texts> row 0")
+        );
+        assert_eq!(
+            d.check(&["Completely different question about trains and apples today"]),
+            None
+        );
     }
 }

@@ -43,14 +43,23 @@ impl Deduplicator {
 
     /// `Some(detail)` when the row duplicates one seen before; otherwise the
     /// row is remembered and `None` returned.
-    pub fn check(&mut self, id: &str, lang: &str, question: &str, reasoning: &str) -> Option<String> {
+    pub fn check(
+        &mut self,
+        id: &str,
+        lang: &str,
+        question: &str,
+        reasoning: &str,
+    ) -> Option<String> {
         let key = exact_key(question, reasoning);
         if let Some(exact) = &self.exact {
             if let Some(&first) = exact.get(&key) {
                 return Some(format!("exact duplicate of {}", self.ids[first as usize]));
             }
         }
-        let signature = self.near.as_ref().map(|n| minhash(question, reasoning, n.config.shingle));
+        let signature = self
+            .near
+            .as_ref()
+            .map(|n| minhash(question, reasoning, n.config.shingle));
         if let (Some(near), Some(sig)) = (&self.near, &signature) {
             if let Some((first, sim)) = near.find(lang, sig) {
                 return Some(format!(
@@ -111,7 +120,9 @@ impl NearIndex {
                 let other = &self.signatures[cand as usize];
                 let same = sig.iter().zip(other).filter(|(a, b)| a == b).count();
                 let sim = same as f64 / PERMUTATIONS as f64;
-                if sim >= self.config.threshold && best.is_none_or(|(b, s)| sim > s || (sim == s && cand < b)) {
+                if sim >= self.config.threshold
+                    && best.is_none_or(|(b, s)| sim > s || (sim == s && cand < b))
+                {
                     best = Some((cand, sim));
                 }
             }
@@ -139,22 +150,32 @@ mod tests {
     fn exact_and_near_duplicates_are_found_in_order() {
         let mut d = Deduplicator::new(true, &NearDup::default());
         assert_eq!(d.check("a", "fr", "Q", TRACE), None);
-        assert_eq!(d.check("b", "fr", "Q", TRACE).as_deref(), Some("exact duplicate of a"));
+        assert_eq!(
+            d.check("b", "fr", "Q", TRACE).as_deref(),
+            Some("exact duplicate of a")
+        );
         let near = TRACE.replace("Donc elle", "Ainsi elle");
         let detail = d.check("c", "fr", "Q", &near).expect("near duplicate");
         assert!(detail.starts_with("near duplicate of a"), "{detail}");
         // Same text in another language bucket is not compared.
         assert_eq!(d.check("d", "pt", "Q", &near), None);
         // A different problem is kept.
-        let other = "Un train roule à 60 km par heure pendant 3 heures. Il parcourt 60 × 3 = 180 km.";
+        let other =
+            "Un train roule à 60 km par heure pendant 3 heures. Il parcourt 60 × 3 = 180 km.";
         assert_eq!(d.check("e", "fr", "Q2", other), None);
     }
 
     #[test]
     fn near_dup_can_be_disabled() {
-        let off = NearDup { enabled: false, ..NearDup::default() };
+        let off = NearDup {
+            enabled: false,
+            ..NearDup::default()
+        };
         let mut d = Deduplicator::new(true, &off);
         assert_eq!(d.check("a", "fr", "Q", TRACE), None);
-        assert_eq!(d.check("c", "fr", "Q", &TRACE.replace("Donc", "Ainsi")), None);
+        assert_eq!(
+            d.check("c", "fr", "Q", &TRACE.replace("Donc", "Ainsi")),
+            None
+        );
     }
 }

@@ -51,6 +51,8 @@ pub enum BuildError {
     Lang(String),
     #[error("--shard `{0}`: expected I/N with 0 <= I < N")]
     Shard(String),
+    #[error("merge: {0}")]
+    Merge(String),
     #[error("internal: kept + rejected != input ({0:?})")]
     Unbalanced(Box<Stats>),
 }
@@ -86,7 +88,10 @@ pub struct BuildReport {
 pub fn parse_shard(arg: &str) -> Result<(u64, u64), BuildError> {
     let bad = || BuildError::Shard(arg.to_string());
     let (i, n) = arg.split_once('/').ok_or_else(bad)?;
-    let (i, n): (u64, u64) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    let (i, n): (u64, u64) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
     if n == 0 || i >= n {
         return Err(bad());
     }
@@ -104,8 +109,12 @@ pub fn plan(request: &BuildRequest) -> Result<Vec<InputFile>, BuildError> {
 
 /// Builds the per-record context: detector, verifier, tokenizer, decontamination index.
 pub fn context(config: &BuildConfig) -> Result<process::Context, BuildError> {
-    let backend: lang::Backend = config.lid.parse().map_err(|e| BuildError::Lang(format!("{e}")))?;
-    let detector = lang::detector(backend, &lang::DetectorOptions::default()).map_err(|e| BuildError::Lang(e.to_string()))?;
+    let backend: lang::Backend = config
+        .lid
+        .parse()
+        .map_err(|e| BuildError::Lang(format!("{e}")))?;
+    let detector = lang::detector(backend, &lang::DetectorOptions::default())
+        .map_err(|e| BuildError::Lang(e.to_string()))?;
     let fidelity = match config.preset {
         Preset::Paper => lang::FidelityOptions::paper(),
         Preset::Default => lang::FidelityOptions::default(),
@@ -117,7 +126,10 @@ pub fn context(config: &BuildConfig) -> Result<process::Context, BuildError> {
     let decontaminator = if config.decontaminate.is_empty() {
         None
     } else {
-        Some(decontam::Decontaminator::from_files(&config.decontaminate, config.decontam_ngram)?)
+        Some(decontam::Decontaminator::from_files(
+            &config.decontaminate,
+            config.decontam_ngram,
+        )?)
     };
     Ok(process::Context {
         config: config.clone(),
@@ -134,24 +146,33 @@ pub fn run(request: &BuildRequest, progress: &ProgressBar) -> Result<BuildReport
     let inputs = plan(request)?;
     let decisions = inputs
         .iter()
-        .filter_map(|i| i.decided.as_ref().map(|d| format!("{}: format {} ({d})", i.source, i.format)))
+        .filter_map(|i| {
+            i.decided
+                .as_ref()
+                .map(|d| format!("{}: format {} ({d})", i.source, i.format))
+        })
         .collect();
     let ctx = context(&request.config)?;
     let staged = StagedDir::new(&request.out)?;
-    let mut sinks = Sinks::new(staged.path(), &request.config)?;
-    let mut global = GlobalStages::new(&request.config);
+    let sharded = request.shard.is_some();
+    let mut sinks = Sinks::new(staged.path(), &request.config, sharded)?;
+    let mut global = GlobalStages::new(&request.config, sharded);
 
     let records = Records::new(inputs, request.map.clone(), request.lang.clone());
     let mut chunk = Vec::with_capacity(CHUNK);
     let mut source_records = 0u64;
-    let flush_chunk = |chunk: &mut Vec<source::SourceRecord>, sinks: &mut Sinks, global: &mut GlobalStages| {
-        let outcomes: Vec<Vec<Outcome>> = chunk.par_drain(..).map(|rec| process::process(&ctx, rec)).collect();
-        for outcome in outcomes.into_iter().flatten() {
-            global.accept(outcome, sinks)?;
-        }
-        progress.set_message(format!("kept {}", sinks.stats.kept));
-        Ok::<(), BuildError>(())
-    };
+    let flush_chunk =
+        |chunk: &mut Vec<source::SourceRecord>, sinks: &mut Sinks, global: &mut GlobalStages| {
+            let outcomes: Vec<Vec<Outcome>> = chunk
+                .par_drain(..)
+                .map(|rec| process::process(&ctx, rec))
+                .collect();
+            for outcome in outcomes.into_iter().flatten() {
+                global.accept(outcome, sinks)?;
+            }
+            progress.set_message(format!("kept {}", sinks.stats.kept));
+            Ok::<(), BuildError>(())
+        };
     for rec in records {
         let rec = rec?;
         progress.inc(1);
@@ -169,16 +190,28 @@ pub fn run(request: &BuildRequest, progress: &ProgressBar) -> Result<BuildReport
     flush_chunk(&mut chunk, &mut sinks, &mut global)?;
     global.finish(&mut sinks)?;
     sinks.stats.source_records = source_records;
+    finish_output(request, sinks, staged, decisions)
+}
+
+/// Closes the writers, writes the card and the manifest (last: its presence
+/// marks a complete output) and moves the folder into place.
+fn finish_output(
+    request: &BuildRequest,
+    sinks: Sinks,
+    staged: StagedDir,
+    decisions: Vec<String>,
+) -> Result<BuildReport, BuildError> {
     if !sinks.stats.is_balanced() {
         return Err(BuildError::Unbalanced(Box::new(sinks.stats)));
     }
-
+    let pending = sinks.pending;
     let root = staged.path().to_path_buf();
     let (stats, shards, rejects) = sinks.finish(&root)?;
     let manifest = manifest(request, &stats, &shards, &rejects);
-    let card = card::render(request, &stats, &shards);
-    sink::write_atomic(&root.join("README.md"), card.as_bytes())?;
-    // The manifest is written last: its presence marks a complete output.
+    if !pending {
+        let card = card::render(request, &stats, &shards);
+        sink::write_atomic(&root.join("README.md"), card.as_bytes())?;
+    }
     let manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
     sink::write_atomic(&root.join("manifest.json"), &manifest_bytes)?;
     let out = staged.commit()?;
@@ -191,8 +224,126 @@ pub fn run(request: &BuildRequest, progress: &ProgressBar) -> Result<BuildReport
     })
 }
 
+/// `adamame-data merge`: assembles the outputs of `--shard 0/N` … `--shard
+/// N-1/N` runs into one dataset with the rows of a single-machine run. The
+/// comparing stages (dedup, decontaminate, select) run here, over all
+/// shards in input order. Holds the shards' surviving rows in memory.
+pub fn merge(
+    shard_dirs: &[PathBuf],
+    out: &Path,
+    command: String,
+) -> Result<BuildReport, BuildError> {
+    let bad = |msg: String| BuildError::Merge(msg);
+    let mut manifests = Vec::new();
+    for dir in shard_dirs {
+        let path = dir.join("manifest.json");
+        let bytes = std::fs::read(&path).map_err(SinkError::io(&path))?;
+        let m: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+        manifests.push(m);
+    }
+    let first = manifests
+        .first()
+        .ok_or_else(|| bad("no shard folders given".into()))?;
+    let total = first["shard"]
+        .as_str()
+        .and_then(|s| parse_shard(s).ok())
+        .map(|(_, n)| n)
+        .ok_or_else(|| {
+            bad(format!(
+                "{}: not the output of a --shard run",
+                shard_dirs[0].display()
+            ))
+        })?;
+    let mut seen = vec![false; total as usize];
+    for (dir, m) in shard_dirs.iter().zip(&manifests) {
+        let (i, n) = m["shard"]
+            .as_str()
+            .and_then(|s| parse_shard(s).ok())
+            .ok_or_else(|| {
+                bad(format!(
+                    "{}: not the output of a --shard run",
+                    dir.display()
+                ))
+            })?;
+        if n != total || m["config"] != first["config"] || m["inputs"] != first["inputs"] {
+            return Err(bad(format!(
+                "{}: a different run (shard count, inputs or config differ)",
+                dir.display()
+            )));
+        }
+        if std::mem::replace(&mut seen[i as usize], true) {
+            return Err(bad(format!("{}: shard {i}/{n} given twice", dir.display())));
+        }
+    }
+    if let Some(missing) = seen.iter().position(|s| !s) {
+        return Err(bad(format!("shard {missing}/{total} is missing")));
+    }
+    let config: BuildConfig = serde_json::from_value(first["config"].clone())
+        .map_err(|e| bad(format!("shard config: {e}")))?;
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut source_records = 0;
+    for (dir, m) in shard_dirs.iter().zip(&manifests) {
+        source_records += m["source_records"].as_u64().unwrap_or(0);
+        for (list, kept) in [(&m["shards"], true), (&m["rejects"], false)] {
+            for shard in list.as_array().into_iter().flatten() {
+                let path = dir.join(shard["path"].as_str().unwrap_or_default());
+                if kept {
+                    outcomes.extend(
+                        sink::readback::read_pending_rows(&path)?
+                            .into_iter()
+                            .map(|r| Outcome::Kept(Box::new(r))),
+                    );
+                } else {
+                    outcomes.extend(
+                        sink::readback::read_pending_rejects(&path)?
+                            .into_iter()
+                            .map(|r| Outcome::Rejected(Box::new(r))),
+                    );
+                }
+            }
+        }
+    }
+    let key = |o: &Outcome| match o {
+        Outcome::Kept(r) => (r.prov.ordinal, r.prov.candidate_index),
+        Outcome::Rejected(r) => (r.prov.ordinal, r.prov.candidate_index),
+    };
+    outcomes.sort_by_key(key);
+    let request = BuildRequest {
+        inputs: first["inputs"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        format: first["format"]
+            .as_str()
+            .and_then(|f| f.parse().ok())
+            .unwrap_or(Format::Auto),
+        map: FieldMap::default(),
+        lang: None,
+        out: out.to_path_buf(),
+        config,
+        shard: None,
+        command,
+    };
+    let staged = StagedDir::new(out)?;
+    let mut sinks = Sinks::new(staged.path(), &request.config, false)?;
+    let mut global = GlobalStages::new(&request.config, false);
+    for outcome in outcomes {
+        global.accept(outcome, &mut sinks)?;
+    }
+    global.finish(&mut sinks)?;
+    sinks.stats.source_records = source_records;
+    finish_output(&request, sinks, staged, Vec::new())
+}
+
 /// The stages that compare a row with earlier rows, applied in input order.
 struct GlobalStages {
+    /// A `--shard` run leaves these stages to `merge`.
+    deferred: bool,
     dedup: Deduplicator,
     max_per_question: Option<usize>,
     /// Rows held back for `select` (only when it is enabled).
@@ -200,8 +351,9 @@ struct GlobalStages {
 }
 
 impl GlobalStages {
-    fn new(config: &BuildConfig) -> Self {
+    fn new(config: &BuildConfig, deferred: bool) -> Self {
         GlobalStages {
+            deferred,
             dedup: Deduplicator::new(config.exact_dedup, &config.near_dup),
             max_per_question: config.max_per_question,
             held: Vec::new(),
@@ -213,7 +365,13 @@ impl GlobalStages {
             Outcome::Rejected(reject) => return sinks.reject(*reject),
             Outcome::Kept(row) => *row,
         };
-        if let Some(detail) = self.dedup.check(&row.prov.id, &row.query_lang, &row.question, &row.reasoning) {
+        if self.deferred {
+            return sinks.keep(row);
+        }
+        if let Some(detail) =
+            self.dedup
+                .check(&row.prov.id, &row.query_lang, &row.question, &row.reasoning)
+        {
             return sinks.reject(row.reject(Stage::Dedup, Reason::Duplicate, detail));
         }
         if let Some(detail) = row.contamination.clone() {
@@ -229,10 +387,16 @@ impl GlobalStages {
     /// `select`: per (language, question), keep the `k` shortest traces
     /// (ties by input order); output stays in input order.
     fn finish(&mut self, sinks: &mut Sinks) -> Result<(), BuildError> {
-        let Some(k) = self.max_per_question else { return Ok(()) };
-        let mut groups: std::collections::HashMap<(&str, &str), Vec<usize>> = std::collections::HashMap::new();
+        let Some(k) = self.max_per_question else {
+            return Ok(());
+        };
+        let mut groups: std::collections::HashMap<(&str, &str), Vec<usize>> =
+            std::collections::HashMap::new();
         for (i, row) in self.held.iter().enumerate() {
-            groups.entry((&row.query_lang, &row.question)).or_default().push(i);
+            groups
+                .entry((&row.query_lang, &row.question))
+                .or_default()
+                .push(i);
         }
         let mut chosen = vec![false; self.held.len()];
         for members in groups.values_mut() {
@@ -254,7 +418,9 @@ impl GlobalStages {
 }
 
 /// The three outputs plus the counts, with rows batched before writing.
+/// A `--shard` run writes pending files for `merge` instead.
 struct Sinks {
+    pending: bool,
     train: ShardWriter,
     validation: Option<ShardWriter>,
     rejects: ShardWriter,
@@ -267,25 +433,53 @@ struct Sinks {
 }
 
 impl Sinks {
-    fn new(root: &Path, config: &BuildConfig) -> Result<Self, BuildError> {
-        let data = root.join("data");
-        let rejects = root.join("rejects");
-        for dir in [&data, &rejects] {
-            std::fs::create_dir_all(dir).map_err(SinkError::io(dir))?;
-        }
+    fn new(root: &Path, config: &BuildConfig, pending: bool) -> Result<Self, BuildError> {
         let compression = sink::shards::compression(&config.compression)?;
-        let curated = adamame_schemas::curated_schema();
+        let rows = config.rows_per_shard;
+        let (train, validation, rejects) = if pending {
+            let dir = root.join("pending");
+            std::fs::create_dir_all(&dir).map_err(SinkError::io(&dir))?;
+            (
+                ShardWriter::new(
+                    &dir,
+                    "pending",
+                    adamame_schemas::pending_schema(),
+                    compression,
+                    rows,
+                ),
+                None,
+                ShardWriter::new(
+                    &dir,
+                    "rejects",
+                    adamame_schemas::pending_reject_schema(),
+                    compression,
+                    rows,
+                ),
+            )
+        } else {
+            let (data, rejects) = (root.join("data"), root.join("rejects"));
+            for dir in [&data, &rejects] {
+                std::fs::create_dir_all(dir).map_err(SinkError::io(dir))?;
+            }
+            let curated = adamame_schemas::curated_schema();
+            (
+                ShardWriter::new(&data, "train", curated.clone(), compression, rows),
+                (config.val_fraction > 0.0)
+                    .then(|| ShardWriter::new(&data, "validation", curated, compression, rows)),
+                ShardWriter::new(
+                    &rejects,
+                    "rejects",
+                    adamame_schemas::reject_schema(),
+                    compression,
+                    rows,
+                ),
+            )
+        };
         Ok(Sinks {
-            train: ShardWriter::new(&data, "train", curated.clone(), compression, config.rows_per_shard),
-            validation: (config.val_fraction > 0.0)
-                .then(|| ShardWriter::new(&data, "validation", curated, compression, config.rows_per_shard)),
-            rejects: ShardWriter::new(
-                &rejects,
-                "rejects",
-                adamame_schemas::reject_schema(),
-                compression,
-                config.rows_per_shard,
-            ),
+            pending,
+            train,
+            validation,
+            rejects,
             train_rows: Vec::new(),
             validation_rows: Vec::new(),
             reject_rows: Vec::new(),
@@ -307,10 +501,33 @@ impl Sinks {
             self.stats.train_rows += 1;
             self.train_rows.push(row);
             if self.train_rows.len() >= BATCH {
-                let b = batch::rows_batch(&std::mem::take(&mut self.train_rows)).map_err(SinkError::parquet("train batch"))?;
-                self.train.write(&b)?;
+                self.flush_train()?;
             }
         }
+        Ok(())
+    }
+
+    fn flush_train(&mut self) -> Result<(), BuildError> {
+        let rows = std::mem::take(&mut self.train_rows);
+        let b = if self.pending {
+            batch::pending_rows_batch(&rows)
+        } else {
+            batch::rows_batch(&rows)
+        };
+        self.train
+            .write(&b.map_err(SinkError::parquet("train batch"))?)?;
+        Ok(())
+    }
+
+    fn flush_rejects(&mut self) -> Result<(), BuildError> {
+        let rejects = std::mem::take(&mut self.reject_rows);
+        let b = if self.pending {
+            batch::pending_rejects_batch(&rejects)
+        } else {
+            batch::rejects_batch(&rejects)
+        };
+        self.rejects
+            .write(&b.map_err(SinkError::parquet("rejects batch"))?)?;
         Ok(())
     }
 
@@ -327,23 +544,23 @@ impl Sinks {
         self.stats.record_rejected(&reject);
         self.reject_rows.push(reject);
         if self.reject_rows.len() >= BATCH {
-            let b = batch::rejects_batch(&std::mem::take(&mut self.reject_rows)).map_err(SinkError::parquet("rejects batch"))?;
-            self.rejects.write(&b)?;
+            self.flush_rejects()?;
         }
         Ok(())
     }
 
-    fn finish(mut self, root: &Path) -> Result<(Stats, Vec<ShardInfo>, Vec<ShardInfo>), BuildError> {
+    fn finish(
+        mut self,
+        root: &Path,
+    ) -> Result<(Stats, Vec<ShardInfo>, Vec<ShardInfo>), BuildError> {
         if !self.train_rows.is_empty() {
-            let b = batch::rows_batch(&std::mem::take(&mut self.train_rows)).map_err(SinkError::parquet("train batch"))?;
-            self.train.write(&b)?;
+            self.flush_train()?;
         }
         if !self.validation_rows.is_empty() {
             self.flush_validation()?;
         }
         if !self.reject_rows.is_empty() {
-            let b = batch::rejects_batch(&std::mem::take(&mut self.reject_rows)).map_err(SinkError::parquet("rejects batch"))?;
-            self.rejects.write(&b)?;
+            self.flush_rejects()?;
         }
         let mut shards = self.train.finish(root)?;
         if let Some(v) = self.validation {
@@ -358,13 +575,23 @@ impl Sinks {
 /// with train. Decided by a seeded hash of (language, question).
 fn is_validation(seed: u64, fraction: f64, row: &Row) -> bool {
     let mut h = units::mix(seed);
-    for b in row.query_lang.bytes().chain([0]).chain(row.question.bytes()) {
+    for b in row
+        .query_lang
+        .bytes()
+        .chain([0])
+        .chain(row.question.bytes())
+    {
         h = units::mix(h ^ u64::from(b));
     }
     (h >> 11) as f64 / (1u64 << 53) as f64 <= fraction
 }
 
-fn manifest(request: &BuildRequest, stats: &Stats, shards: &[ShardInfo], rejects: &[ShardInfo]) -> serde_json::Value {
+fn manifest(
+    request: &BuildRequest,
+    stats: &Stats,
+    shards: &[ShardInfo],
+    rejects: &[ShardInfo],
+) -> serde_json::Value {
     json!({
         "tool_version": format!("adamame-data {}", env!("CARGO_PKG_VERSION")),
         "schema_version": adamame_schemas::SCHEMA_VERSION,
@@ -400,12 +627,26 @@ pub fn summary_table(report: &BuildReport, elapsed: std::time::Duration) -> Stri
         secs,
         s.input as f64 / secs
     );
-    let _ = writeln!(t, "{:<10} {:>8} {:>8}  rejected by reason", "language", "input", "kept");
+    let _ = writeln!(
+        t,
+        "{:<10} {:>8} {:>8}  rejected by reason",
+        "language", "input", "kept"
+    );
     for (lang, l) in &s.per_language {
         let reasons: Vec<String> = l.rejected.iter().map(|(r, n)| format!("{r} {n}")).collect();
-        let _ = writeln!(t, "{lang:<10} {:>8} {:>8}  {}", l.input, l.kept, reasons.join(", "));
+        let _ = writeln!(
+            t,
+            "{lang:<10} {:>8} {:>8}  {}",
+            l.input,
+            l.kept,
+            reasons.join(", ")
+        );
     }
-    let _ = writeln!(t, "{:<10} {:>8} {:>8}  {} rejected", "total", s.input, s.kept, s.rejected);
+    let _ = writeln!(
+        t,
+        "{:<10} {:>8} {:>8}  {} rejected",
+        "total", s.input, s.kept, s.rejected
+    );
     let out = report.out.display();
     let _ = writeln!(t, "\nwrote {out}/");
     let _ = writeln!(
@@ -415,7 +656,12 @@ pub fn summary_table(report: &BuildReport, elapsed: std::time::Duration) -> Stri
         s.train_rows,
         s.validation_rows
     );
-    let _ = writeln!(t, "  rejects/   {} shard(s): {} rows", report.rejects.len(), s.rejected);
+    let _ = writeln!(
+        t,
+        "  rejects/   {} shard(s): {} rows",
+        report.rejects.len(),
+        s.rejected
+    );
     let _ = writeln!(t, "  manifest.json, README.md (dataset card)");
     t
 }

@@ -34,6 +34,10 @@ impl Stage {
         Stage::Select,
     ];
 
+    pub fn from_name(name: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Stage::Parse => "parse",
@@ -66,6 +70,23 @@ pub enum Reason {
 }
 
 impl Reason {
+    pub const ALL: [Reason; 10] = [
+        Reason::Malformed,
+        Reason::NoAnswer,
+        Reason::NoBoxed,
+        Reason::WrongAnswer,
+        Reason::WrongLanguage,
+        Reason::CodeSwitched,
+        Reason::TooLong,
+        Reason::Duplicate,
+        Reason::Contaminated,
+        Reason::NotSelected,
+    ];
+
+    pub fn from_name(name: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Reason::Malformed => "malformed",
@@ -177,7 +198,10 @@ impl Row {
             query_lang: Some(self.query_lang),
             question: Some(truncate(&self.question, 4096)),
             gold: Some(self.gold),
-            response: Some(truncate(&format!("{}\n</think>\n{}", self.raw_reasoning, self.raw_answer), 16384)),
+            response: Some(truncate(
+                &format!("{}\n</think>\n{}", self.raw_reasoning, self.raw_answer),
+                16384,
+            )),
             raw: None,
             trace_lang: Some(self.trace_lang),
             prov: self.prov,

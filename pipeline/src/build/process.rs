@@ -76,7 +76,12 @@ pub fn process(ctx: &Context, rec: SourceRecord) -> Vec<Outcome> {
         .enumerate()
         .map(|(i, response)| {
             let prov = Provenance {
-                id: stable_id(&rec.source, rec.source_row, Some(i as u32), response.as_bytes()),
+                id: stable_id(
+                    &rec.source,
+                    rec.source_row,
+                    Some(i as u32),
+                    response.as_bytes(),
+                ),
                 source: rec.source.clone(),
                 source_row: rec.source_row,
                 ordinal: rec.ordinal,
@@ -108,7 +113,14 @@ struct Candidate<'a> {
 }
 
 impl Candidate<'_> {
-    fn reject(&self, prov: Provenance, stage: Stage, reason: Reason, detail: String, trace_lang: Option<String>) -> Box<Reject> {
+    fn reject(
+        &self,
+        prov: Provenance,
+        stage: Stage,
+        reason: Reason,
+        detail: String,
+        trace_lang: Option<String>,
+    ) -> Box<Reject> {
         Box::new(Reject {
             prov,
             stage,
@@ -127,14 +139,25 @@ impl Candidate<'_> {
         // split
         let parts = match trace::split(self.response, &ctx.config.markers) {
             Ok(parts) => parts,
-            Err(e) => return Err(self.reject(prov, Stage::Split, Reason::NoAnswer, e.detail().into(), None)),
+            Err(e) => {
+                return Err(self.reject(
+                    prov,
+                    Stage::Split,
+                    Reason::NoAnswer,
+                    e.detail().into(),
+                    None,
+                ))
+            }
         };
         // normalize
         let reasoning = normalize(parts.reasoning);
         let answer = normalize(parts.answer);
         // answer
         let Some(boxed) = verify::last_boxed(&answer) else {
-            let detail = format!("no \\boxed{{}} in the answer part: {}", truncate(answer.trim(), 200));
+            let detail = format!(
+                "no \\boxed{{}} in the answer part: {}",
+                truncate(answer.trim(), 200)
+            );
             return Err(self.reject(prov, Stage::Answer, Reason::NoBoxed, detail, None));
         };
         let predicted = boxed.to_string();
@@ -160,11 +183,23 @@ impl Candidate<'_> {
                 "reasoning detected as `{}` (confidence {:.2}), query language `{}`",
                 fid.trace_lang, fid.confidence, self.lang
             );
-            return Err(self.reject(prov, Stage::Language, Reason::WrongLanguage, detail, Some(fid.trace_lang)));
+            return Err(self.reject(
+                prov,
+                Stage::Language,
+                Reason::WrongLanguage,
+                detail,
+                Some(fid.trace_lang),
+            ));
         }
         if ctx.config.preset == Preset::Default {
             if let Some(detail) = threshold_failure(&ctx.config, &fid) {
-                return Err(self.reject(prov, Stage::Language, Reason::CodeSwitched, detail, Some(fid.trace_lang)));
+                return Err(self.reject(
+                    prov,
+                    Stage::Language,
+                    Reason::CodeSwitched,
+                    detail,
+                    Some(fid.trace_lang),
+                ));
             }
         }
         // length
@@ -173,8 +208,17 @@ impl Candidate<'_> {
         if let Some(max) = ctx.config.max_tokens {
             let total = n_tokens_reasoning.saturating_add(n_tokens_answer);
             if total > max {
-                let detail = format!("{total} tokens ({}) > --max-tokens {max}", ctx.tokens.name());
-                return Err(self.reject(prov, Stage::Length, Reason::TooLong, detail, Some(fid.trace_lang)));
+                let detail = format!(
+                    "{total} tokens ({}) > --max-tokens {max}",
+                    ctx.tokens.name()
+                );
+                return Err(self.reject(
+                    prov,
+                    Stage::Length,
+                    Reason::TooLong,
+                    detail,
+                    Some(fid.trace_lang),
+                ));
             }
         }
         let contamination = ctx
@@ -222,7 +266,10 @@ fn threshold_failure(config: &BuildConfig, fid: &lang::Fidelity) -> Option<Strin
         return Some("words in another script (--require-word-pass)".into());
     }
     if t.reject_code_switch && fid.code_switch {
-        return Some(format!("code-switches between {} (--reject-code-switch)", fid.cs_langs.join(", ")));
+        return Some(format!(
+            "code-switches between {} (--reject-code-switch)",
+            fid.cs_langs.join(", ")
+        ));
     }
     None
 }

@@ -57,8 +57,14 @@ impl Stats {
         self.rejected += 1;
         let reason = reject.reason.name().to_string();
         *self.rejected_by_reason.entry(reason.clone()).or_default() += 1;
-        *self.rejected_by_stage.entry(reject.stage.name().to_string()).or_default() += 1;
-        let lang = reject.query_lang.clone().unwrap_or_else(|| "unknown".into());
+        *self
+            .rejected_by_stage
+            .entry(reject.stage.name().to_string())
+            .or_default() += 1;
+        let lang = reject
+            .query_lang
+            .clone()
+            .unwrap_or_else(|| "unknown".into());
         let entry = self.per_language.entry(lang.clone()).or_default();
         entry.input += 1;
         *entry.rejected.entry(reason).or_default() += 1;

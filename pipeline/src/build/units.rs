@@ -57,7 +57,9 @@ pub fn ngram_hashes(text: &str, n: usize) -> Vec<u64> {
 }
 
 fn combine(units: &[u64]) -> u64 {
-    units.iter().fold(0x9E37_79B9_7F4A_7C15u64, |acc, &u| mix(acc ^ u))
+    units
+        .iter()
+        .fold(0x9E37_79B9_7F4A_7C15u64, |acc, &u| mix(acc ^ u))
 }
 
 /// SplitMix64 finalizer: a fast, well-distributed 64-bit mix.

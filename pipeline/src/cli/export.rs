@@ -93,12 +93,27 @@ fn read_curated(data: &Path) -> Result<Vec<(String, Curated)>> {
             .unwrap_or("train")
             .to_string();
         let reader = open_batches(&path)?;
-        let problems = adamame_schemas::schema_mismatches(&adamame_schemas::curated_schema(), &reader.schema());
-        anyhow::ensure!(problems.is_empty(), "{}: not a curated shard: {}", path.display(), problems.join("; "));
+        let problems = adamame_schemas::schema_mismatches(
+            &adamame_schemas::curated_schema(),
+            &reader.schema(),
+        );
+        anyhow::ensure!(
+            problems.is_empty(),
+            "{}: not a curated shard: {}",
+            path.display(),
+            problems.join("; ")
+        );
         for batch in reader {
             let batch = batch.with_context(|| format!("{}: corrupt data", path.display()))?;
             let col = |n| string_column(&batch, n, &path);
-            let (l, q, p, r, a, g) = (col("query_lang")?, col("question")?, col("prompt")?, col("reasoning")?, col("answer")?, col("gold")?);
+            let (l, q, p, r, a, g) = (
+                col("query_lang")?,
+                col("question")?,
+                col("prompt")?,
+                col("reasoning")?,
+                col("answer")?,
+                col("gold")?,
+            );
             for i in 0..batch.num_rows() {
                 rows.push((
                     split.clone(),
@@ -119,7 +134,8 @@ fn read_curated(data: &Path) -> Result<Vec<(String, Curated)>> {
 
 fn write_rl_prompts(path: &Path, prompts: &[RlPrompt]) -> Result<()> {
     let batch = sink::batch::rl_prompts_batch(prompts)?;
-    let props = sink::shards::writer_properties(&batch.schema(), sink::shards::compression("zstd")?);
+    let props =
+        sink::shards::writer_properties(&batch.schema(), sink::shards::compression("zstd")?);
     let temp = path.with_extension("parquet.tmp");
     let file = File::create(&temp).with_context(|| format!("{}: cannot create", temp.display()))?;
     let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
@@ -131,7 +147,8 @@ fn write_rl_prompts(path: &Path, prompts: &[RlPrompt]) -> Result<()> {
 
 pub fn run_export(args: &ExportArgs) -> Result<()> {
     let rows = read_curated(&args.data)?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create", args.out.display()))?;
     match args.to {
         Target::Llamafactory => {
             let mut info = serde_json::Map::new();
@@ -157,9 +174,16 @@ pub fn run_export(args: &ExportArgs) -> Result<()> {
                     format!("adamame_{split}"),
                     json!({"file_name": file, "columns": {"prompt": "instruction", "query": "input", "response": "output"}}),
                 );
-                eprintln!("wrote {} ({} rows)", args.out.join(file).display(), records.len());
+                eprintln!(
+                    "wrote {} ({} rows)",
+                    args.out.join(file).display(),
+                    records.len()
+                );
             }
-            sink::write_atomic(&args.out.join("dataset_info.json"), &serde_json::to_vec_pretty(&info)?)?;
+            sink::write_atomic(
+                &args.out.join("dataset_info.json"),
+                &serde_json::to_vec_pretty(&info)?,
+            )?;
         }
         Target::Verl => {
             let mut seen = HashSet::new();
@@ -178,7 +202,11 @@ pub fn run_export(args: &ExportArgs) -> Result<()> {
                 .collect();
             let path = args.out.join("rl-prompts.parquet");
             write_rl_prompts(&path, &prompts)?;
-            eprintln!("wrote {} ({} prompts, one per question)", path.display(), prompts.len());
+            eprintln!(
+                "wrote {} ({} prompts, one per question)",
+                path.display(),
+                prompts.len()
+            );
         }
     }
     Ok(())
@@ -198,13 +226,19 @@ pub fn run_prompts(args: &PromptsArgs) -> Result<()> {
         let raw = match rec.body {
             Ok(raw) => raw,
             Err(m) => {
-                eprintln!("skipped {} row {}: {}", rec.source, rec.source_row, m.detail);
+                eprintln!(
+                    "skipped {} row {}: {}",
+                    rec.source, rec.source_row, m.detail
+                );
                 skipped += 1;
                 continue;
             }
         };
         let Some(lang) = raw.lang else {
-            eprintln!("skipped {} row {}: no query language (pass --lang)", rec.source, rec.source_row);
+            eprintln!(
+                "skipped {} row {}: no query language (pass --lang)",
+                rec.source, rec.source_row
+            );
             skipped += 1;
             continue;
         };
@@ -219,6 +253,10 @@ pub fn run_prompts(args: &PromptsArgs) -> Result<()> {
         });
     }
     write_rl_prompts(&args.out, &prompts)?;
-    eprintln!("wrote {} ({} prompts, {skipped} skipped)", args.out.display(), prompts.len());
+    eprintln!(
+        "wrote {} ({} prompts, {skipped} skipped)",
+        args.out.display(),
+        prompts.len()
+    );
     Ok(())
 }

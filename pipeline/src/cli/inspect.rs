@@ -28,7 +28,11 @@ pub fn parquet_files(path: &Path) -> Result<Vec<PathBuf>> {
     if path.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let dir = if path.join("data").is_dir() { path.join("data") } else { path.to_path_buf() };
+    let dir = if path.join("data").is_dir() {
+        path.join("data")
+    } else {
+        path.to_path_buf()
+    };
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("{}: cannot list", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -61,7 +65,11 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     if manifest.is_file() {
         let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest)?)
             .with_context(|| format!("{}: not valid JSON", manifest.display()))?;
-        println!("{} ({})", args.path.display(), m["tool_version"].as_str().unwrap_or("?"));
+        println!(
+            "{} ({})",
+            args.path.display(),
+            m["tool_version"].as_str().unwrap_or("?")
+        );
         println!(
             "input {} = kept {} + rejected {}",
             m["input_records"], m["kept_records"], m["rejected_records"]
@@ -78,14 +86,26 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         File::open(&files[0]).with_context(|| format!("{}: cannot open", files[0].display()))?,
     )
     .with_context(|| format!("{}: not a readable Parquet file", files[0].display()))?;
-    println!("schema ({} file(s), first: {}):", files.len(), files[0].display());
+    println!(
+        "schema ({} file(s), first: {}):",
+        files.len(),
+        files[0].display()
+    );
     for field in first.schema().fields() {
-        println!("  {:<20} {}{}", field.name(), field.data_type(), if field.is_nullable() { "" } else { " not null" });
+        println!(
+            "  {:<20} {}{}",
+            field.name(),
+            field.data_type(),
+            if field.is_nullable() { "" } else { " not null" }
+        );
     }
     if let Some(kv) = first.metadata().file_metadata().key_value_metadata() {
         let keys: Vec<&str> = kv.iter().map(|k| k.key.as_str()).collect();
         println!("metadata keys: {}", keys.join(", "));
-        if let Some(v) = kv.iter().find(|k| k.key == adamame_schemas::SCHEMA_VERSION_KEY) {
+        if let Some(v) = kv
+            .iter()
+            .find(|k| k.key == adamame_schemas::SCHEMA_VERSION_KEY)
+        {
             println!("schema version: {}", v.value.as_deref().unwrap_or("?"));
         }
     }
@@ -97,7 +117,9 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         for batch in open_batches(path)? {
             let batch = batch.with_context(|| format!("{}: corrupt data", path.display()))?;
             rows += batch.num_rows();
-            let lang_col = ["query_lang", "lang"].iter().find_map(|c| batch.column_by_name(c));
+            let lang_col = ["query_lang", "lang"]
+                .iter()
+                .find_map(|c| batch.column_by_name(c));
             if let Some(col) = lang_col.and_then(|c| c.as_any().downcast_ref::<StringArray>()) {
                 for v in col.iter() {
                     *per_lang.entry(v.unwrap_or("null").to_string()).or_default() += 1;
@@ -128,7 +150,11 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         for row in 0..batch.num_rows() {
             println!("\nrow {shown}:");
             for (field, f) in batch.schema().fields().iter().zip(&formatters) {
-                println!("  {:<20} {}", field.name(), truncate_chars(&f.value(row).to_string(), args.width));
+                println!(
+                    "  {:<20} {}",
+                    field.name(),
+                    truncate_chars(&f.value(row).to_string(), args.width)
+                );
             }
             shown += 1;
         }

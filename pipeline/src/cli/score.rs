@@ -128,8 +128,13 @@ fn aggregate<'a>(questions: impl Iterator<Item = &'a Question> + Clone) -> Score
     }
     let fids: Vec<(&Fidelity, &str)> = judged.iter().map(|(j, l)| (&j.fidelity, *l)).collect();
     let corpus = lang::corpus_fidelity(&fids);
-    let pass1 = questions.clone().filter(|q| q.candidates.first().is_some_and(|c| c.correct)).count();
-    let passk = questions.filter(|q| q.candidates.iter().any(|c| c.correct)).count();
+    let pass1 = questions
+        .clone()
+        .filter(|q| q.candidates.first().is_some_and(|c| c.correct))
+        .count();
+    let passk = questions
+        .filter(|q| q.candidates.iter().any(|c| c.correct))
+        .count();
     Scores {
         pass_at_1: pass1 as f64 / n_q as f64,
         pass_at_k: passk as f64 / n_q as f64,
@@ -138,7 +143,8 @@ fn aggregate<'a>(questions: impl Iterator<Item = &'a Question> + Clone) -> Score
         lpr: corpus.lpr,
         wpr: corpus.wpr,
         lcpr: corpus.lcpr,
-        mean_reasoning_tokens: judged.iter().map(|(j, _)| j.tokens as f64).sum::<f64>() / judged.len() as f64,
+        mean_reasoning_tokens: judged.iter().map(|(j, _)| j.tokens as f64).sum::<f64>()
+            / judged.len() as f64,
         questions: n_q,
         candidates: judged.len(),
     }
@@ -153,9 +159,17 @@ pub fn score(args: &ScoreArgs) -> Result<ScoreReport> {
     let files = source::expand_inputs(&args.inputs)?;
     let inputs = source::plan_inputs(&files, args.format, &map)?;
     let paper = args.preset == "paper";
-    let backend: lang::Backend = if paper { lang::Backend::Lingua } else { args.lid.parse()? };
+    let backend: lang::Backend = if paper {
+        lang::Backend::Lingua
+    } else {
+        args.lid.parse()?
+    };
     let det = lang::detector(backend, &lang::DetectorOptions::default())?;
-    let opts = if paper { FidelityOptions::paper() } else { FidelityOptions::default() };
+    let opts = if paper {
+        FidelityOptions::paper()
+    } else {
+        FidelityOptions::default()
+    };
     let counter = match &args.tokenizer {
         Some(path) => TokenCounter::from_file(path)?,
         None => TokenCounter::Approximate,
@@ -175,12 +189,18 @@ pub fn score(args: &ScoreArgs) -> Result<ScoreReport> {
         let raw = match rec.body {
             Ok(raw) => raw,
             Err(m) => {
-                skipped.push(format!("{} row {}: {}", rec.source, rec.source_row, m.detail));
+                skipped.push(format!(
+                    "{} row {}: {}",
+                    rec.source, rec.source_row, m.detail
+                ));
                 continue;
             }
         };
         let Some(lang) = raw.lang.clone() else {
-            skipped.push(format!("{} row {}: no query language (pass --lang)", rec.source, rec.source_row));
+            skipped.push(format!(
+                "{} row {}: no query language (pass --lang)",
+                rec.source, rec.source_row
+            ));
             continue;
         };
         questions.push((lang, raw));
@@ -201,7 +221,10 @@ pub fn score(args: &ScoreArgs) -> Result<ScoreReport> {
     let mut per_language = BTreeMap::new();
     let langs: std::collections::BTreeSet<&str> = judged.iter().map(|q| q.lang.as_str()).collect();
     for l in langs {
-        per_language.insert(l.to_string(), aggregate(judged.iter().filter(|q| q.lang == l)));
+        per_language.insert(
+            l.to_string(),
+            aggregate(judged.iter().filter(|q| q.lang == l)),
+        );
     }
     Ok(ScoreReport {
         per_language,
@@ -210,7 +233,16 @@ pub fn score(args: &ScoreArgs) -> Result<ScoreReport> {
     })
 }
 
-const METRICS: [&str; 8] = ["pass@1", "pass@k", "consistency", "code_switch_rate", "lpr", "wpr", "lcpr", "mean_reasoning_tokens"];
+const METRICS: [&str; 8] = [
+    "pass@1",
+    "pass@k",
+    "consistency",
+    "code_switch_rate",
+    "lpr",
+    "wpr",
+    "lcpr",
+    "mean_reasoning_tokens",
+];
 
 fn metric(s: &Scores, name: &str) -> f64 {
     match name {
@@ -234,7 +266,11 @@ fn cell(name: &str, v: f64) -> String {
 }
 
 fn columns(report: &ScoreReport) -> Vec<(&str, &Scores)> {
-    let mut cols: Vec<(&str, &Scores)> = report.per_language.iter().map(|(l, s)| (l.as_str(), s)).collect();
+    let mut cols: Vec<(&str, &Scores)> = report
+        .per_language
+        .iter()
+        .map(|(l, s)| (l.as_str(), s))
+        .collect();
     cols.push(("overall", &report.overall));
     cols
 }
@@ -263,8 +299,17 @@ pub fn markdown(report: &ScoreReport) -> String {
 pub fn csv(report: &ScoreReport) -> String {
     let mut t = format!("language,{},questions,candidates\n", METRICS.join(","));
     for (l, s) in columns(report) {
-        let values: Vec<String> = METRICS.iter().map(|m| format!("{:.6}", metric(s, m))).collect();
-        let _ = writeln!(t, "{l},{},{},{}", values.join(","), s.questions, s.candidates);
+        let values: Vec<String> = METRICS
+            .iter()
+            .map(|m| format!("{:.6}", metric(s, m)))
+            .collect();
+        let _ = writeln!(
+            t,
+            "{l},{},{},{}",
+            values.join(","),
+            s.questions,
+            s.candidates
+        );
     }
     t
 }
@@ -299,13 +344,16 @@ pub fn run(args: &ScoreArgs) -> Result<()> {
         eprintln!("skipped: {s}");
     }
     if let Some(path) = &args.csv {
-        std::fs::write(path, csv(&report)).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, csv(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &args.markdown {
-        std::fs::write(path, markdown(&report)).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, markdown(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     if args.json {
-        let value = serde_json::json!({ "per_language": report.per_language, "overall": report.overall });
+        let value =
+            serde_json::json!({ "per_language": report.per_language, "overall": report.overall });
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print!("{}", table(&report));

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, ListBuilder, RecordBatch, StringArray,
-    StringBuilder,
+    ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, ListBuilder, RecordBatch,
+    StringArray, StringBuilder,
 };
 use arrow::error::ArrowError;
 
@@ -30,7 +30,11 @@ pub fn rows_batch(rows: &[Row]) -> Result<RecordBatch, ArrowError> {
     let columns: Vec<ArrayRef> = vec![
         strings(rows.iter().map(|r| r.prov.id.as_str())),
         strings(rows.iter().map(|r| &*r.prov.source)),
-        Arc::new(rows.iter().map(|r| r.prov.source_row as i64).collect::<Int64Array>()),
+        Arc::new(
+            rows.iter()
+                .map(|r| r.prov.source_row as i64)
+                .collect::<Int64Array>(),
+        ),
         Arc::new(
             rows.iter()
                 .map(|r| r.prov.candidate_index.unwrap_or(0) as i32)
@@ -45,16 +49,44 @@ pub fn rows_batch(rows: &[Row]) -> Result<RecordBatch, ArrowError> {
         strings(rows.iter().map(|r| r.raw_answer.as_str())),
         strings(rows.iter().map(|r| r.gold.as_str())),
         opt_strings(rows.iter().map(|r| r.predicted.as_deref())),
-        Arc::new(rows.iter().map(|r| Some(r.correct)).collect::<BooleanArray>()),
+        Arc::new(
+            rows.iter()
+                .map(|r| Some(r.correct))
+                .collect::<BooleanArray>(),
+        ),
         strings(rows.iter().map(|r| r.trace_lang.as_str())),
-        Arc::new(rows.iter().map(|r| r.lang_confidence).collect::<Float64Array>()),
+        Arc::new(
+            rows.iter()
+                .map(|r| r.lang_confidence)
+                .collect::<Float64Array>(),
+        ),
         Arc::new(rows.iter().map(|r| r.purity).collect::<Float64Array>()),
-        Arc::new(rows.iter().map(|r| Some(r.line_pass)).collect::<BooleanArray>()),
-        Arc::new(rows.iter().map(|r| Some(r.word_pass)).collect::<BooleanArray>()),
-        Arc::new(rows.iter().map(|r| Some(r.code_switch)).collect::<BooleanArray>()),
+        Arc::new(
+            rows.iter()
+                .map(|r| Some(r.line_pass))
+                .collect::<BooleanArray>(),
+        ),
+        Arc::new(
+            rows.iter()
+                .map(|r| Some(r.word_pass))
+                .collect::<BooleanArray>(),
+        ),
+        Arc::new(
+            rows.iter()
+                .map(|r| Some(r.code_switch))
+                .collect::<BooleanArray>(),
+        ),
         Arc::new(cs_langs.finish()),
-        Arc::new(rows.iter().map(|r| r.n_tokens_reasoning as i32).collect::<Int32Array>()),
-        Arc::new(rows.iter().map(|r| r.n_tokens_answer as i32).collect::<Int32Array>()),
+        Arc::new(
+            rows.iter()
+                .map(|r| r.n_tokens_reasoning as i32)
+                .collect::<Int32Array>(),
+        ),
+        Arc::new(
+            rows.iter()
+                .map(|r| r.n_tokens_answer as i32)
+                .collect::<Int32Array>(),
+        ),
     ];
     RecordBatch::try_new(adamame_schemas::curated_schema(), columns)
 }
@@ -64,7 +96,12 @@ pub fn rejects_batch(rejects: &[Reject]) -> Result<RecordBatch, ArrowError> {
     let columns: Vec<ArrayRef> = vec![
         strings(rejects.iter().map(|r| r.prov.id.as_str())),
         strings(rejects.iter().map(|r| &*r.prov.source)),
-        Arc::new(rejects.iter().map(|r| r.prov.source_row as i64).collect::<Int64Array>()),
+        Arc::new(
+            rejects
+                .iter()
+                .map(|r| r.prov.source_row as i64)
+                .collect::<Int64Array>(),
+        ),
         Arc::new(
             rejects
                 .iter()
@@ -81,6 +118,33 @@ pub fn rejects_batch(rejects: &[Reject]) -> Result<RecordBatch, ArrowError> {
         opt_strings(rejects.iter().map(|r| r.raw.as_deref())),
     ];
     RecordBatch::try_new(adamame_schemas::reject_schema(), columns)
+}
+
+/// Kept rows of a `--shard` run: curated columns + `ordinal` + `contamination`.
+pub fn pending_rows_batch(rows: &[Row]) -> Result<RecordBatch, ArrowError> {
+    let base = rows_batch(rows)?;
+    let mut columns = base.columns().to_vec();
+    columns.push(Arc::new(
+        rows.iter()
+            .map(|r| r.prov.ordinal as i64)
+            .collect::<Int64Array>(),
+    ));
+    columns.push(opt_strings(rows.iter().map(|r| r.contamination.as_deref())));
+    RecordBatch::try_new(adamame_schemas::pending_schema(), columns)
+}
+
+/// Rejects of a `--shard` run: reject columns + `ordinal` + `trace_lang`.
+pub fn pending_rejects_batch(rejects: &[Reject]) -> Result<RecordBatch, ArrowError> {
+    let base = rejects_batch(rejects)?;
+    let mut columns = base.columns().to_vec();
+    columns.push(Arc::new(
+        rejects
+            .iter()
+            .map(|r| r.prov.ordinal as i64)
+            .collect::<Int64Array>(),
+    ));
+    columns.push(opt_strings(rejects.iter().map(|r| r.trace_lang.as_deref())));
+    RecordBatch::try_new(adamame_schemas::pending_reject_schema(), columns)
 }
 
 /// One verl RL prompt.
@@ -102,14 +166,19 @@ pub fn rl_prompts_batch(prompts: &[RlPrompt]) -> Result<RecordBatch, ArrowError>
     use arrow::datatypes::DataType;
 
     let schema = adamame_schemas::rl_prompt_schema();
-    let struct_fields = |name: &str| match schema.field_with_name(name).map(|f| f.data_type().clone()) {
-        Ok(DataType::Struct(fields)) => Ok(fields),
-        Ok(DataType::List(item)) => match item.data_type() {
-            DataType::Struct(fields) => Ok(fields.clone()),
-            other => Err(ArrowError::SchemaError(format!("{name}: unexpected item type {other}"))),
-        },
-        other => Err(ArrowError::SchemaError(format!("{name}: unexpected type {other:?}"))),
-    };
+    let struct_fields =
+        |name: &str| match schema.field_with_name(name).map(|f| f.data_type().clone()) {
+            Ok(DataType::Struct(fields)) => Ok(fields),
+            Ok(DataType::List(item)) => match item.data_type() {
+                DataType::Struct(fields) => Ok(fields.clone()),
+                other => Err(ArrowError::SchemaError(format!(
+                    "{name}: unexpected item type {other}"
+                ))),
+            },
+            other => Err(ArrowError::SchemaError(format!(
+                "{name}: unexpected type {other:?}"
+            ))),
+        };
     let message = StructArray::try_new(
         struct_fields("prompt")?,
         vec![
@@ -120,9 +189,18 @@ pub fn rl_prompts_batch(prompts: &[RlPrompt]) -> Result<RecordBatch, ArrowError>
     )?;
     let item = match schema.field_with_name("prompt")?.data_type() {
         DataType::List(item) => item.clone(),
-        other => return Err(ArrowError::SchemaError(format!("prompt: unexpected type {other}"))),
+        other => {
+            return Err(ArrowError::SchemaError(format!(
+                "prompt: unexpected type {other}"
+            )))
+        }
     };
-    let prompt = ListArray::try_new(item, OffsetBuffer::from_lengths(prompts.iter().map(|_| 1)), Arc::new(message), None)?;
+    let prompt = ListArray::try_new(
+        item,
+        OffsetBuffer::from_lengths(prompts.iter().map(|_| 1)),
+        Arc::new(message),
+        None,
+    )?;
     let reward = StructArray::try_new(
         struct_fields("reward_model")?,
         vec![

@@ -3,6 +3,7 @@
 //! it, rename into place at the end).
 
 pub mod batch;
+pub mod readback;
 pub mod shards;
 
 use std::path::{Path, PathBuf};
@@ -61,7 +62,9 @@ pub struct StagedDir {
 impl StagedDir {
     pub fn new(target: &Path) -> Result<Self, SinkError> {
         if target.exists() && !target.join("manifest.json").is_file() {
-            let empty = std::fs::read_dir(target).map(|mut d| d.next().is_none()).unwrap_or(false);
+            let empty = std::fs::read_dir(target)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false);
             if !empty {
                 return Err(SinkError::NotOurs(target.to_path_buf()));
             }
@@ -124,7 +127,9 @@ impl Drop for StagedDir {
 /// Removes `.NAME.partial-*` folders left by killed runs.
 fn remove_stale_partials(parent: &Path, name: &str) {
     let prefix = format!(".{name}.partial-");
-    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
     for entry in entries.flatten() {
         if entry.file_name().to_string_lossy().starts_with(&prefix) {
             let _ = std::fs::remove_dir_all(entry.path());
@@ -152,7 +157,11 @@ mod tests {
             std::fs::write(staged.path().join("x"), "1").unwrap();
             assert!(!target.exists());
         }
-        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0, "dropped run leaves nothing");
+        assert_eq!(
+            std::fs::read_dir(root.path()).unwrap().count(),
+            0,
+            "dropped run leaves nothing"
+        );
         let staged = StagedDir::new(&target).unwrap();
         std::fs::write(staged.path().join("manifest.json"), "{}").unwrap();
         staged.commit().unwrap();
@@ -161,7 +170,10 @@ mod tests {
         let staged = StagedDir::new(&target).unwrap();
         std::fs::write(staged.path().join("manifest.json"), "{\"v\":2}").unwrap();
         staged.commit().unwrap();
-        assert_eq!(std::fs::read_to_string(target.join("manifest.json")).unwrap(), "{\"v\":2}");
+        assert_eq!(
+            std::fs::read_to_string(target.join("manifest.json")).unwrap(),
+            "{\"v\":2}"
+        );
         assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
     }
 
@@ -169,6 +181,9 @@ mod tests {
     fn refuses_to_replace_foreign_folders() {
         let root = tempfile::tempdir().unwrap();
         std::fs::write(root.path().join("precious.txt"), "x").unwrap();
-        assert!(matches!(StagedDir::new(root.path()), Err(SinkError::NotOurs(_))));
+        assert!(matches!(
+            StagedDir::new(root.path()),
+            Err(SinkError::NotOurs(_))
+        ));
     }
 }

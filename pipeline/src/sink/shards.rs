@@ -34,7 +34,9 @@ pub struct ShardInfo {
 /// Output compression (`--compression`).
 pub fn compression(name: &str) -> Result<Compression, SinkError> {
     match name {
-        "zstd" => Ok(Compression::ZSTD(ZstdLevel::try_new(3).map_err(SinkError::parquet("zstd level"))?)),
+        "zstd" => Ok(Compression::ZSTD(
+            ZstdLevel::try_new(3).map_err(SinkError::parquet("zstd level"))?,
+        )),
         "snappy" => Ok(Compression::SNAPPY),
         "none" | "uncompressed" => Ok(Compression::UNCOMPRESSED),
         other => Err(SinkError::Config(format!(
@@ -50,7 +52,10 @@ pub fn writer_properties(schema: &SchemaRef, compression: Compression) -> Writer
     let mut kv = vec![KeyValue::new("huggingface".to_string(), hf)];
     let mut meta: Vec<_> = schema.metadata().iter().collect();
     meta.sort();
-    kv.extend(meta.into_iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())));
+    kv.extend(
+        meta.into_iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+    );
     WriterProperties::builder()
         .set_compression(compression)
         .set_statistics_enabled(EnabledStatistics::Page)
@@ -74,7 +79,13 @@ pub struct ShardWriter {
 }
 
 impl ShardWriter {
-    pub fn new(dir: &Path, prefix: &str, schema: SchemaRef, compression: Compression, rows_per_shard: usize) -> Self {
+    pub fn new(
+        dir: &Path,
+        prefix: &str,
+        schema: SchemaRef,
+        compression: Compression,
+        rows_per_shard: usize,
+    ) -> Self {
         ShardWriter {
             dir: dir.to_path_buf(),
             prefix: prefix.to_string(),
@@ -87,10 +98,18 @@ impl ShardWriter {
     }
 
     fn open_part(&mut self) -> Result<(), SinkError> {
-        let path = self.dir.join(format!(".{}-part-{:05}.parquet", self.prefix, self.parts.len()));
+        let path = self.dir.join(format!(
+            ".{}-part-{:05}.parquet",
+            self.prefix,
+            self.parts.len()
+        ));
         let file = File::create(&path).map_err(SinkError::io(&path))?;
-        let writer = ArrowWriter::try_new(BufWriter::new(file), self.schema.clone(), Some(self.props.clone()))
-            .map_err(SinkError::parquet_at(&path))?;
+        let writer = ArrowWriter::try_new(
+            BufWriter::new(file),
+            self.schema.clone(),
+            Some(self.props.clone()),
+        )
+        .map_err(SinkError::parquet_at(&path))?;
         self.current = Some((path, writer, 0));
         Ok(())
     }
@@ -136,7 +155,9 @@ impl ShardWriter {
         let n = self.parts.len();
         let mut shards = Vec::with_capacity(n);
         for (i, (part, rows)) in self.parts.iter().enumerate() {
-            let path = self.dir.join(format!("{}-{i:05}-of-{n:05}.parquet", self.prefix));
+            let path = self
+                .dir
+                .join(format!("{}-{i:05}-of-{n:05}.parquet", self.prefix));
             std::fs::rename(part, &path).map_err(SinkError::io(&path))?;
             let (sha256, bytes) = file_sha256(&path)?;
             let rel = path.strip_prefix(relative_to).unwrap_or(&path);

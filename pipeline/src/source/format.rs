@@ -117,7 +117,13 @@ impl FromStr for Format {
 }
 
 /// Field names that hold responses in the generic format, in order of preference.
-const RESPONSE_FIELDS: &[&str] = &["candidates", "responses", "response", "generations", "output"];
+const RESPONSE_FIELDS: &[&str] = &[
+    "candidates",
+    "responses",
+    "response",
+    "generations",
+    "output",
+];
 const GOLD_FIELDS: &[&str] = &["gold", "gold_answer", "answer", "ground_truth", "solution"];
 
 /// `--map name=FIELD` overrides: dotted paths into nested objects (`a.b`,
@@ -197,7 +203,9 @@ fn first_present<'a>(obj: &Map<String, Value>, names: &[&'a str]) -> Option<&'a 
 fn responses_of(v: &Value, field: &str) -> Result<Vec<String>, String> {
     let list_field = matches!(field, "candidates" | "responses" | "generations");
     match v {
-        Value::String(_) if list_field => Err(format!("field `{field}` must be a list of strings, found a string")),
+        Value::String(_) if list_field => Err(format!(
+            "field `{field}` must be a list of strings, found a string"
+        )),
         Value::String(s) => Ok(vec![s.clone()]),
         Value::Array(items) => {
             if items.is_empty() {
@@ -517,13 +525,28 @@ mod tests {
     #[test]
     fn detects_each_preset_from_fields() {
         let cases = [
-            (json!({"language": "fr", "prompt": "q", "output": "o", "gold_answer": "1"}), Format::S1),
-            (json!({"prompt": [{"role": "user", "content": "q"}], "reward_model": {}}), Format::Verl),
-            (json!({"instruction": "q", "input": "", "output": "o"}), Format::LlamaFactory),
+            (
+                json!({"language": "fr", "prompt": "q", "output": "o", "gold_answer": "1"}),
+                Format::S1,
+            ),
+            (
+                json!({"prompt": [{"role": "user", "content": "q"}], "reward_model": {}}),
+                Format::Verl,
+            ),
+            (
+                json!({"instruction": "q", "input": "", "output": "o"}),
+                Format::LlamaFactory,
+            ),
             (json!({"messages": []}), Format::Messages),
             (json!({"m_query": "q", "response": "8.0"}), Format::Msvamp),
-            (json!({"question": "q", "answer": "1", "replaced": false}), Format::MgsmRev2),
-            (json!({"question": "q", "gold": "1", "candidates": []}), Format::Adamame),
+            (
+                json!({"question": "q", "answer": "1", "replaced": false}),
+                Format::MgsmRev2,
+            ),
+            (
+                json!({"question": "q", "gold": "1", "candidates": []}),
+                Format::Adamame,
+            ),
         ];
         for (v, want) in cases {
             assert_eq!(Format::detect(&obj(v.clone())), Some(want), "{v}");
@@ -536,7 +559,9 @@ mod tests {
         let rec = map_record(
             Format::S1,
             &FieldMap::default(),
-            &obj(json!({"language": "FR", "prompt": "Combien ?", "output": "x", "gold_answer": 18})),
+            &obj(
+                json!({"language": "FR", "prompt": "Combien ?", "output": "x", "gold_answer": 18}),
+            ),
         )
         .unwrap();
         assert_eq!(rec.question, "Combien ?");
@@ -560,7 +585,10 @@ mod tests {
                         {"role": "assistant", "content": "\\boxed{2}", "reasoning_content": "1+1"}],
                        "answer": "2"});
         let rec = map_record(Format::Messages, &FieldMap::default(), &obj(v)).unwrap();
-        assert_eq!(rec.responses, vec!["<think>\n1+1\n</think>\n\n\\boxed{2}".to_string()]);
+        assert_eq!(
+            rec.responses,
+            vec!["<think>\n1+1\n</think>\n\n\\boxed{2}".to_string()]
+        );
         assert_eq!(rec.gold, "2");
     }
 
@@ -579,32 +607,69 @@ mod tests {
             &obj(json!({"question": "q", "gold": "1", "candidates": "a"})),
         )
         .unwrap_err();
-        assert_eq!(err, "field `candidates` must be a list of strings, found a string");
-        let one = map_record(Format::Adamame, &FieldMap::default(), &obj(json!({"question": "q", "gold": "1", "response": "a"})));
-        assert_eq!(one.map(|r| r.responses.len()), Ok(1), "a single response string is one candidate");
-        let err = map_record(Format::Adamame, &FieldMap::default(), &obj(json!({"gold": "1", "candidates": ["a"]})))
-            .unwrap_err();
+        assert_eq!(
+            err,
+            "field `candidates` must be a list of strings, found a string"
+        );
+        let one = map_record(
+            Format::Adamame,
+            &FieldMap::default(),
+            &obj(json!({"question": "q", "gold": "1", "response": "a"})),
+        );
+        assert_eq!(
+            one.map(|r| r.responses.len()),
+            Ok(1),
+            "a single response string is one candidate"
+        );
+        let err = map_record(
+            Format::Adamame,
+            &FieldMap::default(),
+            &obj(json!({"gold": "1", "candidates": ["a"]})),
+        )
+        .unwrap_err();
         assert_eq!(err, "missing field `question`");
     }
 
     #[test]
     fn explicit_map_follows_dotted_paths() {
         let mut map = FieldMap::default();
-        for arg in ["question=q.text", "response=gen.0", "gold=meta.gold", "lang=meta.lang"] {
+        for arg in [
+            "question=q.text",
+            "response=gen.0",
+            "gold=meta.gold",
+            "lang=meta.lang",
+        ] {
             map.set(arg).unwrap();
         }
         let v = json!({"q": {"text": "Q"}, "gen": ["R0", "R1"], "meta": {"gold": 3, "lang": "ja"}});
         let rec = map_record(Format::Adamame, &map, &obj(v)).unwrap();
-        assert_eq!(rec, RawRecord { question: "Q".into(), gold: "3".into(), responses: vec!["R0".into()], lang: Some("ja".into()) });
+        assert_eq!(
+            rec,
+            RawRecord {
+                question: "Q".into(),
+                gold: "3".into(),
+                responses: vec!["R0".into()],
+                lang: Some("ja".into())
+            }
+        );
         assert!(map.set("bogus=x").is_err());
     }
 
     #[test]
     fn language_from_file_names() {
         use std::path::Path;
-        assert_eq!(lang_from_file_name(Path::new("mgsm_fr.tsv")).as_deref(), Some("fr"));
-        assert_eq!(lang_from_file_name(Path::new("d/test_French.jsonl")).as_deref(), Some("fr"));
-        assert_eq!(lang_from_file_name(Path::new("th.jsonl")).as_deref(), Some("th"));
+        assert_eq!(
+            lang_from_file_name(Path::new("mgsm_fr.tsv")).as_deref(),
+            Some("fr")
+        );
+        assert_eq!(
+            lang_from_file_name(Path::new("d/test_French.jsonl")).as_deref(),
+            Some("fr")
+        );
+        assert_eq!(
+            lang_from_file_name(Path::new("th.jsonl")).as_deref(),
+            Some("th")
+        );
         assert_eq!(lang_from_file_name(Path::new("data.jsonl")), None);
     }
 }

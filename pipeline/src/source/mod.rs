@@ -73,7 +73,10 @@ pub fn expand_inputs(args: &[String]) -> Result<Vec<PathBuf>, SourceError> {
                 pattern: arg.clone(),
                 detail: e.to_string(),
             })?;
-            let mut found: Vec<PathBuf> = matches.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+            let mut found: Vec<PathBuf> = matches
+                .filter_map(Result::ok)
+                .filter(|p| p.is_file())
+                .collect();
             found.sort();
             if found.is_empty() {
                 return Err(SourceError::NotFound(arg.clone()));
@@ -94,7 +97,11 @@ fn is_metadata_file(path: &Path) -> bool {
 }
 
 /// Resolves the format of each file (`auto` looks at the first record).
-pub fn plan_inputs(paths: &[PathBuf], format: Format, map: &FieldMap) -> Result<Vec<InputFile>, SourceError> {
+pub fn plan_inputs(
+    paths: &[PathBuf],
+    format: Format,
+    map: &FieldMap,
+) -> Result<Vec<InputFile>, SourceError> {
     paths
         .iter()
         .map(|path| {
@@ -102,8 +109,14 @@ pub fn plan_inputs(paths: &[PathBuf], format: Format, map: &FieldMap) -> Result<
             // Opening validates Parquet/Arrow footers up front.
             let mut items = read::open(path, tsv_has_header(format, map))?;
             let (format, decided) = match format {
-                Format::Auto if tsv && map.is_empty() => (Format::Mgsm, Some("TSV without --map: MGSM (question<TAB>answer)".to_string())),
-                Format::Auto if tsv => (Format::Adamame, Some("TSV with a header row and --map".to_string())),
+                Format::Auto if tsv && map.is_empty() => (
+                    Format::Mgsm,
+                    Some("TSV without --map: MGSM (question<TAB>answer)".to_string()),
+                ),
+                Format::Auto if tsv => (
+                    Format::Adamame,
+                    Some("TSV with a header row and --map".to_string()),
+                ),
                 Format::Auto => decide(path, &mut items, map)?,
                 f => (f, None),
             };
@@ -123,7 +136,11 @@ fn tsv_has_header(format: Format, map: &FieldMap) -> bool {
     !(format == Format::Mgsm || (format == Format::Auto && map.is_empty()))
 }
 
-fn decide(path: &Path, items: &mut read::Items, map: &FieldMap) -> Result<(Format, Option<String>), SourceError> {
+fn decide(
+    path: &Path,
+    items: &mut read::Items,
+    map: &FieldMap,
+) -> Result<(Format, Option<String>), SourceError> {
     let display = path.display().to_string();
     for item in items.by_ref().take(1000) {
         if let Ok(obj) = item?.body {
@@ -198,7 +215,10 @@ impl Records {
                 Ok(items) => items,
                 Err(e) => return Some(Err(e)),
             },
-            None => read::json_lines(Box::new(EMBEDDED_DEFAULT.as_bytes()), PathBuf::from(EMBEDDED_NAME)),
+            None => read::json_lines(
+                Box::new(EMBEDDED_DEFAULT.as_bytes()),
+                PathBuf::from(EMBEDDED_NAME),
+            ),
         };
         self.current = Some((input, items));
         Some(Ok(()))
@@ -233,13 +253,19 @@ impl Iterator for Records {
                 mapped
                     .map(|mut rec| {
                         if rec.lang.is_none() {
-                            rec.lang = self.default_lang.clone().or_else(|| input.lang_hint.clone());
+                            rec.lang = self
+                                .default_lang
+                                .clone()
+                                .or_else(|| input.lang_hint.clone());
                         }
                         rec
                     })
                     .map_err(|detail| Malformed {
                         detail,
-                        raw: read::excerpt(serde_json::Value::Object(obj).to_string().as_bytes(), 4096),
+                        raw: read::excerpt(
+                            serde_json::Value::Object(obj).to_string().as_bytes(),
+                            4096,
+                        ),
                     })
             });
             let ordinal = self.ordinal;

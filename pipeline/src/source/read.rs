@@ -80,7 +80,10 @@ pub fn classify(path: &Path) -> Option<(FileKind, Compression)> {
         "tsv" => FileKind::Tsv,
         _ => return None,
     };
-    let text_kind = matches!(kind, FileKind::JsonLines | FileKind::JsonArray | FileKind::Tsv);
+    let text_kind = matches!(
+        kind,
+        FileKind::JsonLines | FileKind::JsonArray | FileKind::Tsv
+    );
     (text_kind || compression == Compression::None).then_some((kind, compression))
 }
 
@@ -111,8 +114,15 @@ pub fn open(path: &Path, tsv_header: bool) -> Result<Items, ReadError> {
     let (kind, compression) =
         classify(path).ok_or_else(|| ReadError::Unsupported { path: path.into() })?;
     match kind {
-        FileKind::JsonLines => Ok(json_lines(open_text(path, compression)?, path.to_path_buf())),
-        FileKind::Tsv => Ok(Box::new(tsv(open_text(path, compression)?, path, tsv_header)?)),
+        FileKind::JsonLines => Ok(json_lines(
+            open_text(path, compression)?,
+            path.to_path_buf(),
+        )),
+        FileKind::Tsv => Ok(Box::new(tsv(
+            open_text(path, compression)?,
+            path,
+            tsv_header,
+        )?)),
         FileKind::JsonArray => json_array(open_text(path, compression)?, path),
         FileKind::Parquet => parquet_rows(path),
         FileKind::ArrowStream => arrow_rows(path),
@@ -374,8 +384,8 @@ fn arrow_rows(path: &Path) -> Result<Items, ReadError> {
         .map(|_| &magic == b"ARROW1")
         .unwrap_or(false);
     if is_file_format {
-        let reader = arrow::ipc::reader::FileReader::try_new(file, None)
-            .map_err(|e| bad(e.to_string()))?;
+        let reader =
+            arrow::ipc::reader::FileReader::try_new(file, None).map_err(|e| bad(e.to_string()))?;
         return Ok(Box::new(BatchRows {
             batches: reader,
             path: path.into(),
