@@ -1,11 +1,10 @@
 //! Log-probabilities of chosen tokens, computed a block of rows at a time so
 //! that a 150k-token vocabulary never materializes the logits of a whole batch.
 //!
-//! Under autograd the blocks of a training step are kept for the backward pass;
-//! a fused cross-entropy with its own backward can replace
-//! [`chosen_logprobs`] later without changing its callers.
+//! Under autograd too: the backward pass recomputes each block of logits
+//! instead of keeping them.
 
-use candle_core::{DType, Tensor};
+use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
 
 use crate::error::{Error, Result};
 use crate::model::ops::log_sum_exp_last_dim;
@@ -16,8 +15,32 @@ use crate::tokenize::Tok;
 pub const DEFAULT_CHUNK_ROWS: usize = 128;
 
 /// log softmax(hidden Wᵀ)[target] for each row: hidden (n, h), lm_head (vocab, h),
-/// targets (n) u32 → (n) f32. Differentiable in `hidden` and `lm_head`.
+/// targets (n) u32 → (n) f32. Differentiable in `hidden` and `lm_head`: the
+/// values are computed without a graph, and a custom op carries them whose
+/// backward recomputes each block of logits, so neither pass keeps more than
+/// `chunk_rows` × vocab logits alive.
 pub fn chosen_logprobs(
+    hidden: &Tensor,
+    lm_head: &Tensor,
+    targets: &Tensor,
+    chunk_rows: usize,
+) -> Result<Tensor> {
+    let values = chosen_logprobs_values(&hidden.detach(), &lm_head.detach(), targets, chunk_rows)?;
+    if !(hidden.track_op() || lm_head.track_op()) {
+        return Ok(values);
+    }
+    Ok(hidden.apply_op3(
+        lm_head,
+        &values,
+        ChosenLogprobs {
+            targets: targets.detach(),
+            chunk_rows: chunk_rows.max(1),
+        },
+    )?)
+}
+
+/// The forward values, one block of rows at a time.
+fn chosen_logprobs_values(
     hidden: &Tensor,
     lm_head: &Tensor,
     targets: &Tensor,
@@ -45,6 +68,96 @@ pub fn chosen_logprobs(
         start += len;
     }
     Ok(Tensor::cat(&parts, 0)?)
+}
+
+/// Carries precomputed log-probabilities (third argument) and supplies their
+/// gradient: d lp / d logits = onehot(target) − softmax(logits).
+struct ChosenLogprobs {
+    targets: Tensor,
+    chunk_rows: usize,
+}
+
+impl CustomOp3 for ChosenLogprobs {
+    fn name(&self) -> &'static str {
+        "chosen-logprobs"
+    }
+
+    fn cpu_fwd(
+        &self,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+        values: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("chosen-logprobs: values must be contiguous");
+        };
+        let v = values.as_slice::<f32>()?[start..end].to_vec();
+        Ok((CpuStorage::F32(v), layout.shape().clone()))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        _: &candle_core::CudaStorage,
+        _: &Layout,
+        _: &candle_core::CudaStorage,
+        _: &Layout,
+        values: &candle_core::CudaStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(candle_core::CudaStorage, Shape)> {
+        use candle_core::backend::BackendStorage;
+        Ok((values.try_clone(layout)?, layout.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        hidden: &Tensor,
+        lm_head: &Tensor,
+        _values: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (h, w) = (hidden.detach(), lm_head.detach());
+        let g = grad_res.detach().to_dtype(DType::F32)?;
+        let want_w = lm_head.track_op();
+        let n = h.dim(0)?;
+        let mut grad_h = Vec::with_capacity(n.div_ceil(self.chunk_rows));
+        let mut grad_w: Option<Tensor> = None;
+        let mut start = 0;
+        while start < n {
+            let len = self.chunk_rows.min(n - start);
+            let hc = h.narrow(0, start, len)?;
+            let logits = hc.matmul(&w.t()?)?.to_dtype(DType::F32)?;
+            let max = logits.max_keepdim(1)?;
+            let exp = logits.broadcast_sub(&max)?.exp()?;
+            let p = exp.broadcast_div(&exp.sum_keepdim(1)?)?;
+            let gc = g.narrow(0, start, len)?.unsqueeze(1)?;
+            let idx = self.targets.narrow(0, start, len)?.unsqueeze(1)?;
+            let dlogits = p
+                .broadcast_mul(&gc)?
+                .neg()?
+                .scatter_add(&idx, &gc, 1)?
+                .to_dtype(h.dtype())?;
+            grad_h.push(dlogits.matmul(&w)?);
+            if want_w {
+                let gw = dlogits.t()?.matmul(&hc)?;
+                grad_w = Some(match grad_w {
+                    Some(acc) => (acc + gw)?,
+                    None => gw,
+                });
+            }
+            start += len;
+        }
+        let grad_h = if grad_h.is_empty() {
+            h.zeros_like()?
+        } else {
+            Tensor::cat(&grad_h, 0)?
+        };
+        Ok((Some(grad_h), grad_w, None))
+    }
 }
 
 /// log p(ids[r, i] | ids[r, ..i]) for i in 1..t: (b, t - 1) f32.
@@ -146,4 +259,65 @@ pub fn tokens_logprobs(model: &Qwen, seqs: &[Vec<u32>]) -> Result<Vec<TextLogpro
             logprobs: row.into_iter().take(s.len().saturating_sub(1)).collect(),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    /// The recomputing backward equals autograd through the plain composition.
+    #[test]
+    fn fused_gradient_matches_autograd() {
+        let dev = Device::Cpu;
+        let h = Var::from_tensor(&Tensor::randn(0f32, 1.0, (7, 5), &dev).unwrap()).unwrap();
+        let w = Var::from_tensor(&Tensor::randn(0f32, 1.0, (11, 5), &dev).unwrap()).unwrap();
+        let targets = Tensor::new(&[0u32, 3, 10, 3, 7, 1, 9], &dev).unwrap();
+        let weights = Tensor::new(&[1f32, -2.0, 0.5, 0.0, 3.0, 1.0, -1.0], &dev).unwrap();
+
+        let fused = chosen_logprobs(h.as_tensor(), w.as_tensor(), &targets, 3).unwrap();
+        let logits = h.as_tensor().matmul(&w.as_tensor().t().unwrap()).unwrap();
+        let reference = candle_nn::ops::log_softmax(&logits, 1)
+            .unwrap()
+            .gather(&targets.unsqueeze(1).unwrap(), 1)
+            .unwrap()
+            .squeeze(1)
+            .unwrap();
+        let diff = |a: &Tensor, b: &Tensor| {
+            (a - b)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .max(0)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        };
+        assert!(diff(&fused, &reference) < 1e-5);
+        let gf = (fused * &weights)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let gr = (reference * &weights)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        for v in [&h, &w] {
+            let (a, b) = (
+                gf.get(v.as_tensor()).unwrap(),
+                gr.get(v.as_tensor()).unwrap(),
+            );
+            assert!(diff(a, b) < 1e-5, "gradient differs by {}", diff(a, b));
+        }
+        // A frozen lm_head gets no gradient, and costs none.
+        let frozen = chosen_logprobs(h.as_tensor(), &w.as_tensor().detach(), &targets, 4).unwrap();
+        let g = frozen.sum_all().unwrap().backward().unwrap();
+        assert!(g.get(h.as_tensor()).is_some());
+    }
 }
