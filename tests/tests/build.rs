@@ -369,3 +369,31 @@ fn sharded_runs_merge_into_the_single_run_dataset() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("shard 1/3 is missing"));
 }
+
+/// The output follows the dataframe ecosystem's conventions: pyarrow,
+/// polars, DuckDB and `datasets.load_dataset(dir)` open it as it is
+/// (scripts/install-python-tools.sh installs them).
+#[test]
+fn pyarrow_polars_duckdb_and_datasets_read_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let m = build(&out, &["--val-fraction", "0.1"]);
+    let script = repo().join("tests/python/read_output.py");
+    let result = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(&out)
+        .env("HF_DATASETS_OFFLINE", "1")
+        .env("HF_HOME", dir.path().join("hf"))
+        .output()
+        .expect("python3 runs");
+    assert!(
+        result.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&result.stdout).expect("one JSON line");
+    assert_eq!(seen["rows"], m["kept_records"]);
+    assert_eq!(seen["languages"], 6);
+    assert_eq!(seen["validation"], m["splits"]["validation"]);
+}

@@ -115,10 +115,10 @@ pub fn context(config: &BuildConfig) -> Result<process::Context, BuildError> {
         .map_err(|e| BuildError::Lang(format!("{e}")))?;
     let detector = lang::detector(backend, &lang::DetectorOptions::default())
         .map_err(|e| BuildError::Lang(e.to_string()))?;
-    let fidelity = match config.preset {
-        Preset::Paper => lang::FidelityOptions::paper(),
-        Preset::Default => lang::FidelityOptions::default(),
-    };
+    // The paper's filter only asks for the whole-trace language, which both
+    // option sets measure alike; the paper's code-switch measure (lingua's
+    // multi-language detection, ~20x slower) would be wasted here.
+    let fidelity = lang::FidelityOptions::default();
     let tokens = match &config.tokenizer {
         Some(path) => TokenCounter::from_file(Path::new(path))?,
         None => TokenCounter::Approximate,
