@@ -402,19 +402,32 @@ fn pyarrow_polars_duckdb_and_datasets_read_the_output() {
 fn a_killed_run_leaves_nothing_visible_and_a_rerun_completes() {
     let dir = tempfile::tempdir().unwrap();
     // Enough real traces that the run is still going when it is killed.
-    let traces = std::fs::read_to_string(shared_data().join("traces/s1-mgsm/14B_NxN/fr.jsonl")).unwrap();
+    let traces =
+        std::fs::read_to_string(shared_data().join("traces/s1-mgsm/14B_NxN/fr.jsonl")).unwrap();
     let big = dir.path().join("big.jsonl");
     std::fs::write(&big, traces.repeat(40)).unwrap();
     let out = dir.path().join("out");
     let mut child = std::process::Command::new(adamame_tests::bin("adamame-data"))
-        .args(["build", "--quiet", "--threads", "1", "-i", big.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .args([
+            "build",
+            "--quiet",
+            "--threads",
+            "1",
+            "-i",
+            big.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let still_running = child.try_wait().unwrap().is_none();
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(still_running, "the run finished before it could be killed; make the input bigger");
+    assert!(
+        still_running,
+        "the run finished before it could be killed; make the input bigger"
+    );
     assert!(!out.exists(), "no output folder after a killed run");
     let visible: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -424,6 +437,13 @@ fn a_killed_run_leaves_nothing_visible_and_a_rerun_completes() {
     assert_eq!(visible, vec!["big.jsonl".to_string()]);
     let m = build(&out, &["-i", big.to_str().unwrap()]);
     assert_eq!(count(&m["source_records"]), 250 * 40);
-    let hidden: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(hidden.len(), 2, "the rerun cleaned the killed run's partial folder: {hidden:?}");
+    let hidden: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        hidden.len(),
+        2,
+        "the rerun cleaned the killed run's partial folder: {hidden:?}"
+    );
 }

@@ -3,7 +3,9 @@
 use adamame_tests::{run_ok, shared_data};
 
 fn json_lines(text: &str) -> Vec<serde_json::Value> {
-    text.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
 }
 
 #[test]
@@ -32,7 +34,11 @@ fn fidelity_measures_every_line_in_order() {
         "{\"lang\": \"fr\"}\n",
         "{\"text\": \"ジャネットは毎日16個の卵を手に入れます。そのうち3個を朝食に食べます。\", \"lang\": \"ja\"}\n",
     );
-    let out = json_lines(&run_ok("adamame-data", &["fidelity"], Some(input.as_bytes())));
+    let out = json_lines(&run_ok(
+        "adamame-data",
+        &["fidelity"],
+        Some(input.as_bytes()),
+    ));
     assert_eq!(out.len(), 4);
     assert_eq!(out[0]["trace_lang"], "fr");
     assert_eq!(out[1]["trace_lang"], "en");
@@ -51,7 +57,10 @@ fn candidates_from_traces(path: &std::path::Path, out: &std::path::Path) {
         let output = rec["output"].as_str().expect("output");
         let body = output.split("<|im_start|>think").nth(1).unwrap_or(output);
         let (reasoning, answer) = body.split_once("<|im_start|>answer").unwrap_or((body, ""));
-        let candidate = format!("<think>{reasoning}</think>{}", answer.replace("<|im_end|>", ""));
+        let candidate = format!(
+            "<think>{reasoning}</think>{}",
+            answer.replace("<|im_end|>", "")
+        );
         lines.push(
             serde_json::json!({
                 "question": rec["prompt"], "lang": rec["language"],
@@ -72,21 +81,36 @@ fn score_separates_in_language_from_collapsed_reasoning() {
     candidates_from_traces(&data.join("traces/s1-mgsm/14B_NxN/fr.jsonl"), &in_lang);
     candidates_from_traces(&data.join("traces/s1-mgsm/32B_system/fr.jsonl"), &collapsed);
     let score = |path: &std::path::Path| -> serde_json::Value {
-        let out = run_ok("adamame-data", &["score", "--json", "-i", path.to_str().unwrap()], None);
+        let out = run_ok(
+            "adamame-data",
+            &["score", "--json", "-i", path.to_str().unwrap()],
+            None,
+        );
         serde_json::from_str(&out).expect("one JSON object")
     };
     let good = score(&in_lang);
     let bad = score(&collapsed);
     let fr_good = &good["per_language"]["fr"];
     let fr_bad = &bad["per_language"]["fr"];
-    for metric in ["pass@1", "pass@k", "consistency", "code_switch_rate", "lpr", "wpr", "lcpr"] {
+    for metric in [
+        "pass@1",
+        "pass@k",
+        "consistency",
+        "code_switch_rate",
+        "lpr",
+        "wpr",
+        "lcpr",
+    ] {
         let v = fr_good[metric].as_f64().unwrap_or(-1.0);
         assert!((0.0..=1.0).contains(&v), "{metric} = {v}");
     }
     assert!(fr_good["consistency"].as_f64().unwrap() > 0.9, "{fr_good}");
     assert!(fr_bad["consistency"].as_f64().unwrap() < 0.4, "{fr_bad}");
     assert!(fr_good["pass@1"].as_f64().unwrap() > 0.5, "{fr_good}");
-    assert_eq!(fr_good["pass@1"], fr_good["pass@k"], "one candidate: pass@1 = pass@k");
+    assert_eq!(
+        fr_good["pass@1"], fr_good["pass@k"],
+        "one candidate: pass@1 = pass@k"
+    );
     assert_eq!(good["overall"]["questions"], 250);
 }
 
@@ -95,12 +119,27 @@ fn prompts_write_the_rl_schema_of_the_paper() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("prompts.parquet");
     let input = shared_data().join("mgsm-rev2/ko.jsonl");
-    run_ok("adamame-data", &["prompts", "-i", input.to_str().unwrap(), "-o", out.to_str().unwrap()], None);
+    run_ok(
+        "adamame-data",
+        &[
+            "prompts",
+            "-i",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
     let schema_of = |path: &std::path::Path| {
         let file = std::fs::File::open(path).unwrap();
-        let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        let builder =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
         let schema = builder.schema().clone();
-        schema.fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect::<Vec<_>>()
+        schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect::<Vec<_>>()
     };
     let reference = shared_data().join("rl-prompts/val.parquet");
     assert_eq!(schema_of(&out), schema_of(&reference));
@@ -111,18 +150,57 @@ fn prompts_write_the_rl_schema_of_the_paper() {
 fn export_writes_llamafactory_and_verl() {
     let dir = tempfile::tempdir().unwrap();
     let built = dir.path().join("built");
-    run_ok("adamame-data", &["build", "--quiet", "--out", built.to_str().unwrap()], None);
+    run_ok(
+        "adamame-data",
+        &["build", "--quiet", "--out", built.to_str().unwrap()],
+        None,
+    );
     let lf = dir.path().join("lf");
-    run_ok("adamame-data", &["export", "--to", "llamafactory", "--data", built.to_str().unwrap(), "-o", lf.to_str().unwrap()], None);
-    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(lf.join("dataset_info.json")).unwrap()).unwrap();
+    run_ok(
+        "adamame-data",
+        &[
+            "export",
+            "--to",
+            "llamafactory",
+            "--data",
+            built.to_str().unwrap(),
+            "-o",
+            lf.to_str().unwrap(),
+        ],
+        None,
+    );
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(lf.join("dataset_info.json")).unwrap()).unwrap();
     assert_eq!(info["adamame_train"]["columns"]["response"], "output");
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(lf.join("adamame_train.json")).unwrap()).unwrap();
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(lf.join("adamame_train.json")).unwrap()).unwrap();
     let manifest = adamame_tests::manifest(&built);
-    assert_eq!(rows.len() as u64, manifest["kept_records"].as_u64().unwrap());
+    assert_eq!(
+        rows.len() as u64,
+        manifest["kept_records"].as_u64().unwrap()
+    );
     assert!(rows[0]["output"].as_str().unwrap().starts_with("<think>\n"));
-    assert!(rows[0]["instruction"].as_str().unwrap().contains("\\boxed{}"));
+    assert!(rows[0]["instruction"]
+        .as_str()
+        .unwrap()
+        .contains("\\boxed{}"));
     let verl = dir.path().join("verl");
-    run_ok("adamame-data", &["export", "--to", "verl", "--data", built.to_str().unwrap(), "-o", verl.to_str().unwrap()], None);
+    run_ok(
+        "adamame-data",
+        &[
+            "export",
+            "--to",
+            "verl",
+            "--data",
+            built.to_str().unwrap(),
+            "-o",
+            verl.to_str().unwrap(),
+        ],
+        None,
+    );
     let prompts = adamame_tests::parquet_rows(&verl.join("rl-prompts.parquet"));
-    assert!(prompts > 1000 && prompts < rows.len() as u64, "one prompt per question: {prompts}");
+    assert!(
+        prompts > 1000 && prompts < rows.len() as u64,
+        "one prompt per question: {prompts}"
+    );
 }

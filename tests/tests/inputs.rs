@@ -1,0 +1,206 @@
+//! Every input kind `build` reads gives the same decisions for the same records.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use adamame_tests::{manifest, repo, run_ok, string_column};
+use arrow::array::{ArrayRef, ListBuilder, RecordBatch, StringArray, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema};
+
+/// The first `n` records of the sample corpus that have a `candidates` list.
+fn sample(n: usize) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(repo().join("pipeline/corpus/default.jsonl")).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["candidates"].is_array())
+        .take(n)
+        .collect()
+}
+
+fn strings(records: &[serde_json::Value], field: &str) -> ArrayRef {
+    Arc::new(
+        records
+            .iter()
+            .map(|r| r[field].as_str())
+            .collect::<StringArray>(),
+    )
+}
+
+fn batch(records: &[serde_json::Value]) -> RecordBatch {
+    let mut candidates = ListBuilder::new(StringBuilder::new());
+    for r in records {
+        for c in r["candidates"].as_array().unwrap() {
+            candidates.values().append_value(c.as_str().unwrap());
+        }
+        candidates.append(true);
+    }
+    let schema = Schema::new(vec![
+        Field::new("question", DataType::Utf8, true),
+        Field::new("gold", DataType::Utf8, true),
+        Field::new("lang", DataType::Utf8, true),
+        Field::new(
+            "candidates",
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+            true,
+        ),
+    ]);
+    RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            strings(records, "question"),
+            strings(records, "gold"),
+            strings(records, "lang"),
+            Arc::new(candidates.finish()),
+        ],
+    )
+    .unwrap()
+}
+
+fn jsonl(records: &[serde_json::Value]) -> Vec<u8> {
+    records
+        .iter()
+        .map(|r| r.to_string() + "\n")
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// The kept (question, reasoning) pairs and reject reasons of a build.
+fn decisions(
+    input: &Path,
+    dir: &Path,
+    extra: &[&str],
+) -> (Vec<(String, String)>, serde_json::Value) {
+    let out = dir.join(format!(
+        "out-{}",
+        input.file_name().unwrap().to_string_lossy()
+    ));
+    let mut args = vec![
+        "build",
+        "--quiet",
+        "-i",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run_ok("adamame-data", &args, None);
+    let q = string_column(&out.join("data"), "question");
+    let r = string_column(&out.join("data"), "reasoning");
+    let kept = q
+        .into_iter()
+        .zip(r)
+        .map(|(q, r)| (q.unwrap(), r.unwrap()))
+        .collect();
+    (kept, manifest(&out)["rejected_by_reason"].clone())
+}
+
+#[test]
+fn jsonl_gz_zst_json_parquet_and_arrow_folders_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = sample(60);
+    let plain = dir.path().join("gens.jsonl");
+    std::fs::write(&plain, jsonl(&records)).unwrap();
+    let reference = decisions(&plain, dir.path(), &[]);
+    assert!(reference.0.len() > 40, "{}", reference.0.len());
+
+    let gz = dir.path().join("gens.jsonl.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    enc.write_all(&jsonl(&records)).unwrap();
+    enc.finish().unwrap();
+    let zst = dir.path().join("gens.jsonl.zst");
+    std::fs::write(&zst, zstd::encode_all(&jsonl(&records)[..], 3).unwrap()).unwrap();
+    let array = dir.path().join("gens.json");
+    std::fs::write(&array, serde_json::to_vec(&records).unwrap()).unwrap();
+    let parquet_path = dir.path().join("gens.parquet");
+    let b = batch(&records);
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&parquet_path).unwrap(),
+        b.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(&b).unwrap();
+    w.close().unwrap();
+    // A `save_to_disk` folder: Arrow IPC stream shards beside metadata files.
+    let hf = dir.path().join("hf_dataset");
+    std::fs::create_dir(&hf).unwrap();
+    let mut sw = arrow::ipc::writer::StreamWriter::try_new(
+        std::fs::File::create(hf.join("data-00000-of-00001.arrow")).unwrap(),
+        &b.schema(),
+    )
+    .unwrap();
+    sw.write(&b).unwrap();
+    sw.finish().unwrap();
+    std::fs::write(hf.join("state.json"), "{}").unwrap();
+    std::fs::write(hf.join("dataset_info.json"), "{}").unwrap();
+
+    for input in [&gz, &zst, &array, &parquet_path, &hf] {
+        assert_eq!(
+            decisions(input, dir.path(), &[]),
+            reference,
+            "{}",
+            input.display()
+        );
+    }
+}
+
+#[test]
+fn explicit_field_mappings_with_a_language_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = sample(30);
+    let mapped = dir.path().join("mapped.jsonl");
+    let lines: String = records
+        .iter()
+        .map(|r| serde_json::json!({"q": {"text": r["question"]}, "out": r["candidates"], "meta": {"gold": r["gold"]}}).to_string() + "\n")
+        .collect();
+    std::fs::write(&mapped, lines).unwrap();
+    let (kept, reasons) = decisions(
+        &mapped,
+        dir.path(),
+        &[
+            "--map",
+            "question=q.text",
+            "--map",
+            "response=out",
+            "--map",
+            "gold=meta.gold",
+            "--lang",
+            "fr",
+        ],
+    );
+    // Every record now claims French: the others are rejected as wrong_language,
+    // the French ones kept as without the mapping.
+    let french = records.iter().filter(|r| r["lang"] == "fr").count();
+    assert!(french > 0 && french < records.len());
+    assert!(reasons["wrong_language"].as_u64().unwrap() > 0, "{reasons}");
+    assert!(!kept.is_empty());
+}
+
+#[test]
+fn mgsm_tsv_files_are_question_sets_with_the_language_in_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.parquet");
+    let tsv = adamame_tests::shared_data().join("mgsm/mgsm_th.tsv");
+    run_ok(
+        "adamame-data",
+        &[
+            "prompts",
+            "-i",
+            tsv.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(adamame_tests::parquet_rows(&out), 250);
+    let langs = string_column(dir.path(), "lang");
+    assert!(
+        langs.iter().all(|l| l.as_deref() == Some("th")),
+        "{:?}",
+        &langs[..3]
+    );
+}
