@@ -143,7 +143,8 @@ impl Generator<'_> {
             flat.extend_from_slice(p);
         }
         let ids = Tensor::from_vec(flat, (prompts.len(), max_len), device)?;
-        let mut cache = KvCache::new(self.model.num_layers(), left_pad);
+        let capacity = max_len + self.params.max_new_tokens;
+        let mut cache = KvCache::with_capacity(self.model.num_layers(), left_pad, capacity);
         let hidden = self.model.forward_hidden(&ids, Some(&mut cache))?;
         let mut logits = self.last_logits(&hidden)?;
 

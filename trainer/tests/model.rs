@@ -622,3 +622,29 @@ fn dropout_is_seeded_and_its_rng_position_restores() {
         "no dropout in eval mode"
     );
 }
+
+#[test]
+fn a_growing_cache_fed_one_token_at_a_time_equals_the_full_forward() {
+    use adamame_trainer::model::KvCache;
+    let model = load("qwen3-tiny");
+    let (ids, _) = batch(&model);
+    let full = model.forward(&ids).unwrap();
+    // No capacity hint: the buffers start at the prefill size and double as needed.
+    let mut cache = KvCache::new(model.num_layers(), vec![]);
+    let mut steps = vec![model
+        .logits(
+            &model
+                .forward_hidden(&ids.narrow(1, 0, 3).unwrap(), Some(&mut cache))
+                .unwrap(),
+        )
+        .unwrap()];
+    for i in 3..12 {
+        let h = model
+            .forward_hidden(&ids.narrow(1, i, 1).unwrap(), Some(&mut cache))
+            .unwrap();
+        steps.push(model.logits(&h).unwrap());
+    }
+    assert_eq!(cache.len(), 12);
+    let stepped = Tensor::cat(&steps, 1).unwrap();
+    assert!(max_abs_diff(&stepped, &full) < 1e-4);
+}

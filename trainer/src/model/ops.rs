@@ -89,7 +89,9 @@ pub fn attention(
     let groups = hq / hkv;
     // Query heads h = kv * groups + g share key head kv: fold the groups into the rows.
     let q = q.contiguous()?.reshape((b, hkv, groups * t, d))?;
-    let scores = q.matmul(&k.contiguous()?.t()?)?.to_dtype(DType::F32)?;
+    // A KV cache hands in views of a larger buffer: matmul takes them without a copy.
+    let (k, v) = (matmul_ready(k)?, matmul_ready(v)?);
+    let scores = q.matmul(&k.t()?)?.to_dtype(DType::F32)?;
     let probs = if scores.device().is_cpu() {
         fused::causal_softmax(&scores, mask, scale as f32)?
     } else {
@@ -104,8 +106,19 @@ pub fn attention(
             None => softmax_last_dim(&scores)?,
         }
     };
-    let out = probs.to_dtype(v.dtype())?.matmul(&v.contiguous()?)?;
+    let out = probs.to_dtype(v.dtype())?.matmul(&v)?;
     Ok(out.reshape((b, hq, t, d))?)
+}
+
+/// x itself when matmul accepts its layout (unit column stride, packed rows,
+/// one uniform stride across the batch dims), else a contiguous copy.
+fn matmul_ready(x: &Tensor) -> Result<Tensor> {
+    let (dims, st) = (x.dims(), x.stride());
+    let ready = match (dims, st) {
+        ([b, h, _, c], [sb, sh, sr, 1]) => *sr == *c && (*sb == sh * h || *b == 1 || *h == 1),
+        _ => x.is_contiguous(),
+    };
+    Ok(if ready { x.clone() } else { x.contiguous()? })
 }
 
 /// The additive attention mask for `t` new queries after `offset` cached positions,

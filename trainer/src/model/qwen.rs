@@ -93,7 +93,10 @@ struct Block {
 /// Keys and values of the positions seen so far, per layer: (b, kv_heads, len, head_dim).
 #[derive(Debug, Clone)]
 pub struct KvCache {
+    /// Per layer, key and value buffers (b, kv_heads, capacity, head_dim) of which
+    /// the first `len` positions are filled; grown by doubling.
     layers: Vec<Option<(Tensor, Tensor)>>,
+    capacity_hint: usize,
     /// Left-padding positions of each row, masked as keys.
     left_pad: Vec<usize>,
     len: usize,
@@ -102,8 +105,14 @@ pub struct KvCache {
 impl KvCache {
     /// An empty cache for rows whose first `left_pad[r]` tokens are padding.
     pub fn new(num_layers: usize, left_pad: Vec<usize>) -> Self {
+        Self::with_capacity(num_layers, left_pad, 0)
+    }
+    /// A cache whose buffers are allocated for `capacity` positions up front
+    /// (prompt + new tokens), so that decoding never copies them.
+    pub fn with_capacity(num_layers: usize, left_pad: Vec<usize>, capacity: usize) -> Self {
         Self {
             layers: vec![None; num_layers],
+            capacity_hint: capacity,
             left_pad,
             len: 0,
         }
@@ -139,6 +148,7 @@ impl KvCache {
         };
         Ok(KvCache {
             layers,
+            capacity_hint: self.capacity_hint,
             left_pad,
             len: self.len,
         })
@@ -610,7 +620,11 @@ impl Qwen {
                 .get(layer.rope)
                 .ok_or_else(|| Error::Config("RoPE index out of range".into()))?;
             let layer_cache = match cache.as_deref_mut() {
-                Some(c) => c.layers.get_mut(i),
+                Some(c) => c.layers.get_mut(i).map(|slot| CacheSlot {
+                    slot,
+                    len: offset,
+                    capacity_hint: c.capacity_hint,
+                }),
                 None => None,
             };
             x = layer.forward(
@@ -934,7 +948,7 @@ impl Block {
         cos: &Tensor,
         sin: &Tensor,
         mask: &CausalMask,
-        cache: Option<&mut Option<(Tensor, Tensor)>>,
+        cache: Option<CacheSlot<'_>>,
         eps: f64,
         rng: Option<&Mutex<ChaCha8Rng>>,
     ) -> Result<Tensor> {
@@ -963,7 +977,7 @@ impl Attention {
         cos: &Tensor,
         sin: &Tensor,
         mask: &CausalMask,
-        cache: Option<&mut Option<(Tensor, Tensor)>>,
+        cache: Option<CacheSlot<'_>>,
         eps: f64,
         rng: Option<&Mutex<ChaCha8Rng>>,
     ) -> Result<Tensor> {
@@ -980,19 +994,47 @@ impl Attention {
         let k = ops::apply_rope(&k.transpose(1, 2)?, cos, sin)?;
         let v = v.transpose(1, 2)?;
         let (k, v) = match cache {
-            Some(slot) => {
-                let (k, v) = match slot.take() {
-                    Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
-                    None => (k.contiguous()?, v.contiguous()?),
-                };
-                *slot = Some((k.clone(), v.clone()));
-                (k, v)
-            }
+            Some(slot) => slot.append(&k, &v)?,
             None => (k, v),
         };
         let out = ops::attention(&q, &k, &v, mask, 1.0 / (hd as f64).sqrt())?;
         let out = out.transpose(1, 2)?.reshape((b, t, nh * hd))?;
         self.o_proj.forward(&out, rng)
+    }
+}
+
+/// One layer's entry of a [`KvCache`] during a forward pass.
+struct CacheSlot<'a> {
+    slot: &'a mut Option<(Tensor, Tensor)>,
+    len: usize,
+    capacity_hint: usize,
+}
+
+impl CacheSlot<'_> {
+    /// Writes the new keys and values (b, kv_heads, t, head_dim) after the cached
+    /// ones and returns views of everything cached so far.
+    fn append(self, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (b, h, t, d) = k.dims4()?;
+        let need = self.len + t;
+        let (kb, vb) = match self.slot.take() {
+            Some((kb, vb)) if kb.dim(2)? >= need => (kb, vb),
+            old => {
+                let old_cap = old.as_ref().map_or(0, |(kb, _)| kb.dim(2).unwrap_or(0));
+                let cap = need.max(self.capacity_hint).max(2 * old_cap);
+                let kb = Tensor::zeros((b, h, cap, d), k.dtype(), k.device())?;
+                let vb = Tensor::zeros((b, h, cap, d), v.dtype(), v.device())?;
+                if let Some((ok, ov)) = old.filter(|_| self.len > 0) {
+                    kb.slice_set(&ok.narrow(2, 0, self.len)?.contiguous()?, 2, 0)?;
+                    vb.slice_set(&ov.narrow(2, 0, self.len)?.contiguous()?, 2, 0)?;
+                }
+                (kb, vb)
+            }
+        };
+        kb.slice_set(&k.contiguous()?, 2, self.len)?;
+        vb.slice_set(&v.contiguous()?, 2, self.len)?;
+        let views = (kb.narrow(2, 0, need)?, vb.narrow(2, 0, need)?);
+        *self.slot = Some((kb, vb));
+        Ok(views)
     }
 }
 
