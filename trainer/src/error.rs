@@ -49,6 +49,30 @@ pub enum Error {
     Lora(String),
     #[error("generation: {0}")]
     Generate(String),
+    #[error("{path}: {problems} (expected the curated-traces schema of adamame-schemas; rebuild with adamame-data build)")]
+    Schema { path: PathBuf, problems: String },
+    #[error("{path}: {message}")]
+    Parquet { path: PathBuf, message: String },
+    #[error("data: {0}")]
+    Data(String),
+    #[error("training: {0}")]
+    Train(String),
+    #[error(
+        "loss is {loss} at step {step}: training stopped; {}",
+        match last_checkpoint {
+            Some(p) => format!("the last good checkpoint is {}", p.display()),
+            None => "no checkpoint was written yet (lower --lr, or --save-every N)".to_string(),
+        }
+    )]
+    NonFiniteLoss {
+        step: usize,
+        loss: f32,
+        last_checkpoint: Option<PathBuf>,
+    },
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint { path: PathBuf, message: String },
+    #[error("plot {path}: {message}")]
+    Plot { path: PathBuf, message: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -16,6 +16,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+mod sft_cli;
+use sft_cli::SftArgs;
+
 #[derive(Parser)]
 #[command(
     name = "adamame-train",
@@ -32,6 +35,9 @@ enum Command {
     /// Complete prompts: JSON lines {"prompt", "system"?, "id"?} on stdin, one
     /// {"id"?, "completions": [{"text", "tokens", "finish_reason"}]} line per input on stdout.
     Generate(GenerateArgs),
+    /// Supervised fine-tuning on curated shards (stage 1); with no arguments, trains a
+    /// tiny model from scratch on ./adamame-out into adamame-runs/sft.
+    Sft(Box<SftArgs>),
     /// Score texts: JSON lines {"text"} on stdin, {"tokens", "logprobs"} on stdout, where
     /// logprobs[i-1] = log p(tokens[i] | tokens[..i]) and the text is encoded without added special tokens.
     Logprobs(LogprobsArgs),
@@ -97,6 +103,7 @@ fn main() {
     let result = match cli.command {
         Command::Generate(args) => generate(args),
         Command::Logprobs(args) => logprobs(args),
+        Command::Sft(args) => sft_cli::sft(*args),
     };
     if let Err(e) = result {
         eprintln!("adamame-train: {e:#}");
