@@ -256,8 +256,9 @@ mod tests {
         // Step 2 with another gradient: m = 0.9 m + 0.1 g, v = 0.999 v + 0.001 g², bias-corrected.
         let gb2 = Tensor::new(&[-1.0f32], &dev).unwrap();
         opt.step(&[None, Some(gb2)], lr).unwrap();
-        let m = 0.9 * 2.0 + 0.1 * -1.0;
-        let v = 0.999 * 4.0 + 0.001 * 1.0;
+        // After step 1: m = 0.1 · 2, v = 0.001 · 4.
+        let m = 0.9 * (0.1 * 2.0) + 0.1 * -1.0;
+        let v = 0.999 * (0.001 * 4.0) + 0.001 * 1.0;
         let (mh, vh) = (m / (1.0 - 0.9f64.powi(2)), v / (1.0 - 0.999f64.powi(2)));
         let want = (0.5 - lr) - lr * mh / (vh.sqrt() + 1e-8);
         let b2 = b.as_tensor().to_vec1::<f32>().unwrap()[0] as f64;
