@@ -1,0 +1,217 @@
+//! lingua 1.8 (what the paper's Python code wraps): rules on unique
+//! characters, then 1–5-gram models (trigrams only from 120 characters on).
+//!
+//! The detector is restricted to the configured languages, as the paper did.
+//! lingua keeps its models in process-wide maps, loaded lazily per language
+//! on first use (or all at once with `preload`); detectors are cached here
+//! per language set so that every caller shares one.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use lingua::{Language, LanguageDetector, LanguageDetectorBuilder};
+
+use super::{latin_langs, Ngram};
+use crate::lang::Detection;
+
+const TABLE: &[(&str, Language)] = &[
+    ("ar", Language::Arabic),
+    ("bn", Language::Bengali),
+    ("de", Language::German),
+    ("en", Language::English),
+    ("es", Language::Spanish),
+    ("fr", Language::French),
+    ("ja", Language::Japanese),
+    ("ko", Language::Korean),
+    ("pt", Language::Portuguese),
+    ("ru", Language::Russian),
+    ("sw", Language::Swahili),
+    ("te", Language::Telugu),
+    ("th", Language::Thai),
+    ("vi", Language::Vietnamese),
+    ("zh", Language::Chinese),
+];
+
+pub fn to_lingua(code: &str) -> Option<Language> {
+    TABLE.iter().find(|(c, _)| *c == code).map(|(_, l)| *l)
+}
+
+pub fn from_lingua(lang: Language) -> Option<&'static str> {
+    TABLE.iter().find(|(_, l)| *l == lang).map(|(c, _)| *c)
+}
+
+type Cache = Mutex<HashMap<(Vec<&'static str>, bool), &'static LanguageDetector>>;
+
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn shared_with(langs: &[&'static str], preload: bool) -> &'static LanguageDetector {
+    let mut key: Vec<&'static str> = langs
+        .iter()
+        .copied()
+        .filter(|l| to_lingua(l).is_some())
+        .collect();
+    key.sort_unstable();
+    key.dedup();
+    let mut map = cache().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(d) = map.get(&(key.clone(), preload)) {
+        return d;
+    }
+    let languages: Vec<Language> = key.iter().filter_map(|l| to_lingua(l)).collect();
+    // lingua panics on an empty set; callers never pass one, but stay total.
+    let languages = if languages.is_empty() {
+        vec![Language::English]
+    } else {
+        languages
+    };
+    let mut builder = LanguageDetectorBuilder::from_languages(&languages);
+    if preload {
+        builder.with_preloaded_language_models();
+    }
+    // Detectors live as long as the process, like lingua's own model maps.
+    let det: &'static LanguageDetector = Box::leak(Box::new(builder.build()));
+    map.insert((key, preload), det);
+    det
+}
+
+/// The process-wide lingua detector over these languages (lazy models).
+pub fn shared(langs: &[&'static str]) -> &'static LanguageDetector {
+    shared_with(langs, false)
+}
+
+/// Longest word lingua is given: it slices every n-gram of a word by
+/// counting characters from the word's start, which is quadratic in the
+/// word's length (10 MB of one letter would take hours).
+pub const MAX_WORD: usize = 1000;
+
+/// `text` with every letter past the first [`MAX_WORD`] of a word replaced by
+/// spaces (byte length and offsets kept); borrowed when nothing is that long.
+/// Han and kana are single-character tokens for lingua and never count.
+pub fn tame_long_words(text: &str) -> std::borrow::Cow<'_, str> {
+    let is_word_char = |c: char| {
+        c.is_alphabetic()
+            && !matches!(
+                crate::lang::script::script_of(c),
+                Some(
+                    crate::lang::script::Script::Han
+                        | crate::lang::script::Script::Hiragana
+                        | crate::lang::script::Script::Katakana
+                )
+            )
+    };
+    let mut run = 0usize;
+    let mut long = false;
+    for c in text.chars() {
+        if is_word_char(c) {
+            run += 1;
+            if run > MAX_WORD {
+                long = true;
+                break;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    if !long {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    run = 0;
+    for c in text.chars() {
+        if is_word_char(c) {
+            run += 1;
+            if run > MAX_WORD {
+                for _ in 0..c.len_utf8() {
+                    out.push(' ');
+                }
+                continue;
+            }
+        } else {
+            run = 0;
+        }
+        out.push(c);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// lingua's confidence values for `text` as detections, best first, zeros dropped.
+pub fn ranked_with(det: &LanguageDetector, text: &str) -> Vec<Detection> {
+    det.compute_language_confidence_values(tame_long_words(text).as_ref())
+        .into_iter()
+        .filter(|(_, c)| *c > 0.0)
+        .filter_map(|(l, c)| {
+            from_lingua(l).map(|lang| Detection {
+                lang,
+                confidence: c,
+            })
+        })
+        .collect()
+}
+
+pub struct LinguaBackend {
+    latin_langs: Vec<&'static str>,
+    latin: Option<&'static LanguageDetector>,
+    full: &'static LanguageDetector,
+    fast: OnceLock<&'static super::trigram::TrigramTable>,
+}
+
+impl LinguaBackend {
+    pub fn new(langs: &[&'static str], preload: bool) -> Self {
+        let latin = latin_langs(langs);
+        let fast = OnceLock::new();
+        if preload {
+            let _ = fast.set(super::trigram::shared(&latin));
+        }
+        Self {
+            latin: (!latin.is_empty()).then(|| shared_with(&latin, preload)),
+            full: shared_with(langs, preload),
+            latin_langs: latin,
+            fast,
+        }
+    }
+}
+
+impl Ngram for LinguaBackend {
+    fn name(&self) -> &'static str {
+        "lingua"
+    }
+
+    fn ranked(&self, text: &str) -> Vec<Detection> {
+        match self.latin {
+            Some(d) => ranked_with(d, text),
+            None => Vec::new(),
+        }
+    }
+
+    fn ranked_fast(&self, text: &str) -> Vec<Detection> {
+        if self.latin.is_none() {
+            return Vec::new();
+        }
+        self.fast
+            .get_or_init(|| super::trigram::shared(&self.latin_langs))
+            .ranked(text)
+    }
+
+    fn detect_long_fast(&self, text: &str) -> Option<&'static str> {
+        self.latin?;
+        self.fast
+            .get_or_init(|| super::trigram::shared(&self.latin_langs))
+            .lingua_long_text(text)
+    }
+
+    fn top(&self, text: &str) -> Option<Detection> {
+        let r = self.ranked(text);
+        let first = *r.first()?;
+        // lingua's own rule: a tie is undecided.
+        if r.get(1).is_some_and(|s| s.confidence >= first.confidence) {
+            return None;
+        }
+        Some(first)
+    }
+
+    fn lingua(&self) -> Option<&LanguageDetector> {
+        Some(self.full)
+    }
+}

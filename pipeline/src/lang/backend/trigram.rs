@@ -1,0 +1,307 @@
+//! A fast scorer over lingua's own trigram models, for the per-unit work of
+//! the fidelity measures.
+//!
+//! lingua stores its n-gram log-probabilities in one FST per language; a
+//! lookup walks the FST once per n-gram per language, which caps lingua at a
+//! few MB/s. Here the trigrams, bigrams and unigrams of the Latin-script
+//! languages are read out of the same model files once, into one hash map
+//! whose value holds every language's log-probability, so that a trigram of
+//! the text costs one lookup for all languages. The scoring is lingua's
+//! low-accuracy mode (trigrams, backing off to the bigram and unigram
+//! prefix); `measure` asks real lingua wherever this scorer is unsure or
+//! disagrees with the trace language, so it only speeds up the clear cases.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::OnceLock;
+
+use fst::Streamer;
+
+use crate::lang::Detection;
+
+/// Up to this many languages per table (the Latin-script ones we know are 7).
+const MAX: usize = 8;
+/// A language that does not know an n-gram (a log-probability of 0.0 is a
+/// real value: the n-gram's last letter is certain after its prefix).
+const ABSENT: f32 = f32::NAN;
+/// Log-probability of an n-gram unknown to a language at every order.
+const FLOOR: f32 = -20.0;
+
+/// A fast hash for packed code points (no need for SipHash): a multiply per
+/// word and murmur3's finaliser, so that keys differing only in their high
+/// characters still spread over hashbrown's low bucket bits.
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type Map = HashMap<u64, [f32; MAX], BuildHasherDefault<Fx>>;
+
+pub struct TrigramTable {
+    langs: Vec<&'static str>,
+    map: Map,
+}
+
+fn model_bytes(lang: &str) -> Option<&'static [u8]> {
+    let dir = match lang {
+        "en" => &lingua_english_language_model::ENGLISH_MODELS_DIRECTORY,
+        "fr" => &lingua_french_language_model::FRENCH_MODELS_DIRECTORY,
+        "de" => &lingua_german_language_model::GERMAN_MODELS_DIRECTORY,
+        "es" => &lingua_spanish_language_model::SPANISH_MODELS_DIRECTORY,
+        "pt" => &lingua_portuguese_language_model::PORTUGUESE_MODELS_DIRECTORY,
+        "sw" => &lingua_swahili_language_model::SWAHILI_MODELS_DIRECTORY,
+        "vi" => &lingua_vietnamese_language_model::VIETNAMESE_MODELS_DIRECTORY,
+        _ => return None,
+    };
+    dir.get_file("ngrams.fst").map(|f| f.contents())
+}
+
+/// The highest n-gram order read from lingua's models.
+const ORDER: usize = 4;
+/// ln(0.1): the discount of one back-off step.
+const BACKOFF: f32 = -std::f32::consts::LN_10;
+
+/// Packs 1–4 characters (each below U+10000, never NUL) into a key; n-grams
+/// of different lengths never collide because no character is 0.
+#[inline]
+fn key(chars: &[char]) -> Option<u64> {
+    let mut k = 0u64;
+    for &c in chars {
+        let c = c as u32;
+        if c == 0 || c > 0xFFFF {
+            return None;
+        }
+        k = (k << 16) | c as u64;
+    }
+    Some(k)
+}
+
+impl TrigramTable {
+    /// Reads the 1–3-grams of the given languages (those lingua has models
+    /// for among the Latin-script ones) out of lingua's model files.
+    pub fn build(langs: &[&'static str]) -> Self {
+        let langs: Vec<&'static str> = langs
+            .iter()
+            .copied()
+            .filter(|l| model_bytes(l).is_some())
+            .take(MAX)
+            .collect();
+        let mut map: Map = Map::default();
+        for (k, lang) in langs.iter().enumerate() {
+            let Some(bytes) = model_bytes(lang) else {
+                continue;
+            };
+            let Ok(fst) = fst::Map::new(bytes) else {
+                continue;
+            };
+            let mut stream = fst.stream();
+            while let Some((ngram, value)) = stream.next() {
+                let Ok(s) = std::str::from_utf8(ngram) else {
+                    continue;
+                };
+                let mut buf = ['\0'; ORDER];
+                let mut len = 0;
+                for ch in s.chars() {
+                    if len == ORDER {
+                        len += 1;
+                        break;
+                    }
+                    buf[len] = ch;
+                    len += 1;
+                }
+                if len == 0 || len > ORDER {
+                    continue;
+                }
+                let Some(kk) = key(&buf[..len]) else { continue };
+                map.entry(kk).or_insert([ABSENT; MAX])[k] = f64::from_bits(value) as f32;
+            }
+        }
+        map.shrink_to_fit();
+        Self { langs, map }
+    }
+
+    /// Languages best first, with softmax confidences; empty when the text
+    /// has no trigram.
+    pub fn ranked(&self, text: &str) -> Vec<Detection> {
+        let n = self.langs.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut sums = [0.0f64; MAX];
+        let mut count = 0usize;
+        // The last ORDER letters of the current word, oldest first.
+        let mut win = ['\0'; ORDER];
+        let mut len = 0usize;
+        // Names carry no language: a capitalised word that does not start a
+        // sentence is skipped ("Final Answer: Raymond a 14 ans" is French).
+        let mut sentence_start = true;
+        let mut skip = false;
+        for c in text.chars() {
+            if !c.is_alphabetic() {
+                if len > 0 || skip {
+                    sentence_start = false;
+                }
+                if matches!(
+                    c,
+                    '.' | '!' | '?' | ':' | ';' | '\n' | '"' | '«' | '“' | '('
+                ) {
+                    sentence_start = true;
+                }
+                len = 0;
+                skip = false;
+                continue;
+            }
+            if skip {
+                continue;
+            }
+            if len == 0 && !sentence_start && c.is_uppercase() {
+                skip = true;
+                continue;
+            }
+            let c = if c.is_ascii() {
+                c.to_ascii_lowercase()
+            } else {
+                c.to_lowercase().next().unwrap_or(c)
+            };
+            if len == ORDER {
+                win.copy_within(1.., 0);
+                win[ORDER - 1] = c;
+            } else {
+                win[len] = c;
+                len += 1;
+            }
+            count += 1;
+            // Every order ending at this letter, as lingua's high-accuracy mode
+            // sums its orders. An n-gram a language has never seen costs the
+            // next lower order's probability, discounted (Katz-style).
+            let ngrams = &win[..len];
+            let mut prev: [f32; MAX] = [0.0; MAX];
+            for o in 1..=len {
+                let g = &ngrams[len - o..];
+                let v = key(g).and_then(|kk| self.map.get(&kk));
+                for k in 0..n {
+                    let p = match v {
+                        Some(v) if !v[k].is_nan() => v[k],
+                        _ => {
+                            if o == 1 {
+                                FLOOR
+                            } else {
+                                prev[k] + BACKOFF
+                            }
+                        }
+                    };
+                    prev[k] = p;
+                    sums[k] += p as f64;
+                }
+            }
+        }
+        if count == 0 {
+            return Vec::new();
+        }
+        let max = sums[..n].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let exps: Vec<f64> = sums[..n].iter().map(|s| (s - max).exp()).collect();
+        let total: f64 = exps.iter().sum();
+        let mut out: Vec<Detection> = self
+            .langs
+            .iter()
+            .zip(exps)
+            .map(|(l, e)| Detection {
+                lang: l,
+                confidence: e / total,
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.confidence
+                .total_cmp(&a.confidence)
+                .then(a.lang.cmp(b.lang))
+        });
+        out
+    }
+}
+
+impl TrigramTable {
+    /// lingua's verdict on a *long* Latin-script text (120 characters or
+    /// more), computed from the same numbers without its FST walks: lingua
+    /// then sums, per language, the log-probability of every *distinct*
+    /// trigram of the lowercased words, backing off to the trigram's bigram
+    /// and unigram prefix, and takes the largest sum. Names are kept (lingua
+    /// keeps them). `None` when the text is short or has no trigram.
+    pub fn lingua_long_text(&self, text: &str) -> Option<&'static str> {
+        let n = self.langs.len();
+        if n == 0 || text.chars().filter(|c| c.is_alphabetic()).take(120).count() < 120 {
+            return None;
+        }
+        let mut seen: std::collections::HashSet<u64, BuildHasherDefault<Fx>> = Default::default();
+        let mut sums = [0.0f64; MAX];
+        let (mut a, mut b): (Option<char>, Option<char>) = (None, None);
+        for c in text.chars() {
+            if !c.is_alphabetic() {
+                (a, b) = (None, None);
+                continue;
+            }
+            let c = if c.is_ascii() {
+                c.to_ascii_lowercase()
+            } else {
+                c.to_lowercase().next().unwrap_or(c)
+            };
+            if let (Some(x), Some(y)) = (a, b) {
+                if let Some(k3) = key(&[x, y, c]) {
+                    if seen.insert(k3) {
+                        let tri = self.map.get(&k3);
+                        let bi = key(&[x, y]).and_then(|k| self.map.get(&k));
+                        let uni = key(&[x]).and_then(|k| self.map.get(&k));
+                        for k in 0..n {
+                            let p = [tri, bi, uni]
+                                .iter()
+                                .find_map(|v| v.map(|v| v[k]).filter(|p| !p.is_nan()));
+                            sums[k] += p.unwrap_or(0.0) as f64;
+                        }
+                    }
+                }
+            }
+            (a, b) = (b, Some(c));
+        }
+        let mut best: Option<(usize, f64)> = None;
+        for (k, &sum) in sums.iter().enumerate().take(n) {
+            if sum < 0.0 && best.is_none_or(|(_, b)| sum > b) {
+                best = Some((k, sum));
+            }
+        }
+        best.map(|(k, _)| self.langs[k])
+    }
+}
+
+/// The process-wide table for a language set (built on first use: about a
+/// second for the seven Latin-script languages).
+pub fn shared(langs: &[&'static str]) -> &'static TrigramTable {
+    use std::sync::Mutex;
+    type Cache = Mutex<HashMap<Vec<&'static str>, &'static TrigramTable>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut key: Vec<&'static str> = langs.to_vec();
+    key.sort_unstable();
+    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(t) = map.get(&key) {
+        return t;
+    }
+    let t: &'static TrigramTable = Box::leak(Box::new(TrigramTable::build(&key)));
+    map.insert(key, t);
+    t
+}

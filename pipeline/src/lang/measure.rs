@@ -1,0 +1,776 @@
+//! The fidelity measures of one trace against its query language.
+//!
+//! # The default definition
+//!
+//! The math-stripped trace (see [`math_mask`]) is cut into *units*: runs of
+//! one script group within a line (Latin lines longer than
+//! `sentence_split_letters` letters are cut again at sentence ends). A unit
+//! is *evidence* only when it is big enough (`min_segment_letters` weighted
+//! letters, a Han or Hangul character weighing 3, and `min_segment_words`
+//! words in a spaced script):
+//!
+//! * a non-Latin unit is settled by its script (Hangul → ko, kana → ja, …;
+//!   Han without kana shorter than `han_ambiguous_below` characters could be
+//!   Japanese kanji and is not evidence);
+//! * a Latin unit goes to the n-gram backend once.
+//!
+//! The trace language is the letter-weighted pool of the evidence (lingua's
+//! confidence values are summed per language), with its share as confidence.
+//! A Latin unit then leaves the trace language only with a margin: its best
+//! language must beat the trace language by `switch_margin` and reach
+//! `min_confidence`. A language whose evidence adds up to fewer than
+//! `min_switch_letters` letters is dropped as noise. Units that are not
+//! evidence (a lone "Final Answer", a formula's variable names) take the
+//! language of the text before them. Segments are the runs of units of one
+//! language; `code_switch` is two or more languages among them.
+//!
+//! `line_pass`: no line whose own evidence is mostly another language.
+//! `word_pass`: for a non-Latin-script query language no run of two or more
+//! Latin letters; for a Latin-script one no letter outside the Latin blocks.
+//! `purity`: the share of letters in segments of the query language.
+//!
+//! # The paper's definition (`Preset::Paper`)
+//!
+//! lingua alone, restricted to the configured languages, on the same
+//! math-stripped text: `trace_lang` is `detect_language_of(trace)`,
+//! `line_pass` asks `detect_language_of` of every non-empty line, segments
+//! are `detect_multiple_languages_of(trace)` and `code_switch` is two or more
+//! languages among them. It flags most in-language traces as code-switched
+//! (it invents Spanish and Portuguese segments in French text); it is kept so
+//! that our numbers can be set beside the paper's.
+
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use super::backend::lingua::tame_long_words;
+use super::script::{
+    is_latin_script_lang, is_word_continuer, lang_group, script_of, settle_group, Group, Script,
+    Settled,
+};
+use super::strip::math_mask;
+use super::{Detection, Detector};
+
+/// Which definition of the measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Preset {
+    /// Ours: segments of several words, a confidence margin, script evidence.
+    #[default]
+    Default,
+    /// The paper's: lingua's detection and experimental multi-language detection.
+    Paper,
+}
+
+impl FromStr for Preset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "default" | "ours" => Ok(Preset::Default),
+            "paper" => Ok(Preset::Paper),
+            other => Err(format!(
+                "unknown preset `{other}` (expected default or paper)"
+            )),
+        }
+    }
+}
+
+/// Thresholds of the default definition (the paper preset ignores them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FidelityOptions {
+    pub preset: Preset,
+    /// Weighted letters a unit needs to count as evidence (Han/Hangul weigh 3).
+    pub min_segment_letters: u32,
+    /// Words a unit in a spaced script needs to count as evidence.
+    pub min_segment_words: u32,
+    /// An n-gram verdict below this confidence is no evidence of a switch.
+    pub min_confidence: f64,
+    /// A Latin unit leaves the trace language only if its best language beats
+    /// the trace language's confidence by this much.
+    pub switch_margin: f64,
+    /// A language needs this many weighted letters of evidence in the trace
+    /// to count as switched to.
+    pub min_switch_letters: u32,
+    /// Han-only runs shorter than this (in characters) may be Japanese kanji.
+    pub han_ambiguous_below: u32,
+    /// Latin lines longer than this many letters are cut at sentence ends.
+    pub sentence_split_letters: u32,
+    /// A run of units whose fast ranking leaves the trace language by this
+    /// margin (and has twice `min_switch_letters`) is a switch without asking
+    /// the accurate detector.
+    pub certain_margin: f64,
+    /// A trace language with less than this share of the pooled evidence is
+    /// decided by the detector on the whole text.
+    pub close_call_below: f64,
+    /// Texts with fewer Latin letters of evidence than this use the accurate
+    /// ranking throughout; longer ones the fast one, confirmed where it matters.
+    pub accurate_below_letters: u32,
+}
+
+impl Default for FidelityOptions {
+    fn default() -> Self {
+        Self {
+            preset: Preset::Default,
+            min_segment_letters: 15,
+            min_segment_words: 3,
+            min_confidence: 0.6,
+            switch_margin: 0.3,
+            min_switch_letters: 30,
+            han_ambiguous_below: 12,
+            sentence_split_letters: 160,
+            accurate_below_letters: 600,
+            certain_margin: 0.98,
+            close_call_below: 0.7,
+        }
+    }
+}
+
+impl FidelityOptions {
+    pub fn paper() -> Self {
+        Self {
+            preset: Preset::Paper,
+            ..Self::default()
+        }
+    }
+}
+
+/// A run of text in one language: a byte span of the *original* text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Segment {
+    pub lang: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The measures of one trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fidelity {
+    /// ISO 639-1 or "unknown".
+    pub trace_lang: String,
+    pub confidence: f64,
+    pub line_pass: bool,
+    pub word_pass: bool,
+    pub segments: Vec<Segment>,
+    pub code_switch: bool,
+    pub cs_langs: Vec<String>,
+    /// Share of letters in segments detected as the query language (0 when
+    /// there are no letters).
+    pub purity: f64,
+}
+
+impl Fidelity {
+    /// The answer for a text without letters: nothing detected, nothing failed.
+    pub fn unknown() -> Self {
+        Self {
+            trace_lang: "unknown".into(),
+            confidence: 0.0,
+            line_pass: true,
+            word_pass: true,
+            segments: Vec::new(),
+            code_switch: false,
+            cs_langs: Vec::new(),
+            purity: 0.0,
+        }
+    }
+
+    /// The JSON object the `fidelity` verb writes.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "trace_lang": self.trace_lang,
+            "confidence": round4(self.confidence),
+            "line_pass": self.line_pass,
+            "word_pass": self.word_pass,
+            "code_switch": self.code_switch,
+            "cs_langs": self.cs_langs,
+            "purity": round4(self.purity),
+            "segments": self.segments.iter().map(|s| serde_json::json!([s.lang, s.start, s.end])).collect::<Vec<_>>(),
+        })
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    if x.is_finite() {
+        (x * 10_000.0).round() / 10_000.0
+    } else {
+        0.0
+    }
+}
+
+/// The measures of `text` (a reasoning trace) for query language `query_lang`.
+pub fn measure(
+    det: &dyn Detector,
+    text: &str,
+    query_lang: &str,
+    opts: &FidelityOptions,
+) -> Fidelity {
+    // "FR" and " fr" are French too.
+    let query_lang = super::canonical_lang(query_lang).unwrap_or(query_lang);
+    let mask = math_mask(text);
+    match opts.preset {
+        Preset::Default => measure_default(det, &mask, query_lang, opts),
+        Preset::Paper => measure_paper(det, &mask, query_lang),
+    }
+}
+
+/// `word_pass` on a math mask: for a non-Latin-script language no run of 2+
+/// Latin letters, for a Latin-script one no letter outside the Latin blocks.
+/// Languages of unknown script pass.
+pub fn word_pass(mask: &str, query_lang: &str) -> bool {
+    let latin_lang = is_latin_script_lang(query_lang);
+    if !latin_lang && lang_group(query_lang).is_none() {
+        return true;
+    }
+    let mut run = 0u32;
+    for c in mask.chars() {
+        match script_of(c) {
+            Some(Script::Latin) => {
+                if !latin_lang {
+                    run += 1;
+                    if run >= 2 {
+                        return false;
+                    }
+                }
+            }
+            Some(_) => {
+                if latin_lang {
+                    return false;
+                }
+                run = 0;
+            }
+            None => {
+                if !is_word_continuer(c) {
+                    run = 0;
+                }
+            }
+        }
+    }
+    true
+}
+
+// ---------------------------------------------------------------------------
+// Default definition.
+
+#[derive(Debug, Clone)]
+struct Unit {
+    start: usize,
+    end: usize,
+    line: u32,
+    group: Group,
+    letters: u32,
+    words: u32,
+    kana: u32,
+    han: u32,
+    /// The language this unit is evidence of, if it is evidence.
+    own: Option<&'static str>,
+    /// The language it is finally given (own or inherited).
+    lang: Option<&'static str>,
+}
+
+impl Unit {
+    fn weight(&self) -> u64 {
+        self.letters as u64 * self.group.weight() as u64
+    }
+}
+
+fn is_sentence_end(c: char) -> bool {
+    matches!(c, '.' | '!' | '?' | '。' | '！' | '？' | ';')
+}
+
+fn units_of(mask: &str, opts: &FidelityOptions) -> Vec<Unit> {
+    let mut units: Vec<Unit> = Vec::new();
+    let mut cur: Option<Unit> = None;
+    let mut line = 0u32;
+    let mut in_word = false;
+    for (i, c) in mask.char_indices() {
+        if c == '\n' {
+            units.extend(cur.take());
+            line += 1;
+            in_word = false;
+            continue;
+        }
+        match script_of(c) {
+            Some(s) => {
+                let g = s.group();
+                if cur.as_ref().is_some_and(|u| u.group != g) {
+                    units.extend(cur.take());
+                    in_word = false;
+                }
+                let u = cur.get_or_insert(Unit {
+                    start: i,
+                    end: i,
+                    line,
+                    group: g,
+                    letters: 0,
+                    words: 0,
+                    kana: 0,
+                    han: 0,
+                    own: None,
+                    lang: None,
+                });
+                u.letters = u.letters.saturating_add(1);
+                if s.is_kana() {
+                    u.kana = u.kana.saturating_add(1);
+                } else if s == Script::Han {
+                    u.han = u.han.saturating_add(1);
+                }
+                if !in_word {
+                    u.words = u.words.saturating_add(1);
+                }
+                u.end = i + c.len_utf8();
+                in_word = true;
+            }
+            None => {
+                if !(in_word && (c == '\'' || c == '’' || c == '-' || is_word_continuer(c))) {
+                    in_word = false;
+                }
+                if is_sentence_end(c) {
+                    if let Some(u) = &cur {
+                        if u.group == Group::Latin && u.letters >= opts.sentence_split_letters {
+                            units.extend(cur.take());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    units.extend(cur);
+    units
+}
+
+/// The text without its names: a capitalised word that does not start a
+/// sentence carries no language ("Final Answer: Raymond a 14 ans" is
+/// French). The fast scorer skips such words the same way.
+pub fn without_names(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut sentence_start = true;
+    let mut in_word = false;
+    let mut skip = false;
+    for c in text.chars() {
+        if c.is_alphabetic() {
+            if !in_word {
+                in_word = true;
+                skip = !sentence_start && c.is_uppercase();
+                sentence_start = false;
+            }
+            if !skip {
+                out.push(c);
+            }
+        } else {
+            in_word = false;
+            if matches!(
+                c,
+                '.' | '!' | '?' | ':' | ';' | '\n' | '"' | '«' | '“' | '('
+            ) {
+                sentence_start = true;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Adds `w` to `lang`'s score.
+fn add_score(scores: &mut Vec<(&'static str, f64)>, lang: &'static str, w: f64) {
+    match scores.iter_mut().find(|(l, _)| *l == lang) {
+        Some((_, s)) => *s += w,
+        None => scores.push((lang, w)),
+    }
+}
+
+fn best(scores: &[(&'static str, f64)]) -> Option<(&'static str, f64)> {
+    let mut b: Option<(&'static str, f64)> = None;
+    for &(l, s) in scores {
+        // Ties go to the alphabetically first language: deterministic.
+        if b.is_none_or(|(bl, bs)| s > bs || (s == bs && l < bl)) {
+            b = Some((l, s));
+        }
+    }
+    b
+}
+
+fn measure_default(
+    det: &dyn Detector,
+    mask: &str,
+    query: &str,
+    opts: &FidelityOptions,
+) -> Fidelity {
+    let configured = det.languages();
+    let is_configured = |l: &str| configured.iter().copied().find(|c| *c == l);
+    let mut units = units_of(mask, opts);
+    if units.is_empty() {
+        return Fidelity::unknown();
+    }
+
+    // 1. Which units are evidence. Non-Latin ones are settled by their script.
+    let mut latin_evidence = vec![false; units.len()];
+    let mut han_only = vec![false; units.len()];
+    let mut latin_letters = 0u64;
+    for (k, u) in units.iter_mut().enumerate() {
+        let w = u.weight();
+        let spaced = !matches!(u.group, Group::Cjk | Group::Thai);
+        if w < opts.min_segment_letters as u64 || (spaced && u.words < opts.min_segment_words) {
+            continue;
+        }
+        match settle_group(u.group, u.kana, u.han) {
+            Settled::Lang(l) => {
+                if u.group == Group::Cjk && u.kana == 0 && u.han < opts.han_ambiguous_below {
+                    continue; // could be Japanese kanji
+                }
+                u.own = is_configured(l);
+                han_only[k] = u.group == Group::Cjk && u.kana == 0;
+            }
+            Settled::NeedsNgram => {
+                latin_evidence[k] = true;
+                latin_letters += u.letters as u64;
+            }
+            Settled::Unknown => {}
+        }
+    }
+
+    // 2. Latin units go to the n-gram backend once: the fast ranking for long
+    //    traces, the accurate one for short texts (where speed is no issue).
+    let accurate_all = latin_letters < opts.accurate_below_letters as u64;
+    let spans: Vec<(usize, usize)> = units.iter().map(|u| (u.start, u.end)).collect();
+    let mut ranked: Vec<Vec<Detection>> = vec![Vec::new(); units.len()];
+    for k in 0..units.len() {
+        if latin_evidence[k] {
+            let t = &mask[spans[k].0..spans[k].1];
+            ranked[k] = if accurate_all {
+                det.ranked(&without_names(t))
+            } else {
+                det.ranked_fast(t)
+            };
+        }
+    }
+    // Pooled scores per language, as shares of the evidence.
+    let pool = |ranked: &[Vec<Detection>]| {
+        let mut scores: Vec<(&'static str, f64)> = Vec::new();
+        let mut evidence = 0.0f64;
+        for (k, u) in units.iter().enumerate() {
+            let w = u.weight() as f64;
+            if let Some(l) = u.own {
+                add_score(&mut scores, l, w);
+                evidence += w;
+            } else if !ranked[k].is_empty() {
+                for d in &ranked[k] {
+                    add_score(&mut scores, d.lang, w * d.confidence);
+                }
+                evidence += w;
+            }
+        }
+        if evidence > 0.0 {
+            for (_, s) in &mut scores {
+                *s = (*s / evidence).clamp(0.0, 1.0);
+            }
+        }
+        scores
+    };
+
+    // 3. The trace language: the pooled evidence. A close call (the winner
+    //    has less than `close_call_below` of the evidence) goes to the
+    //    detector on the whole text (lingua's own verdict where the detector
+    //    wraps lingua), so that mixed traces get the usual whole-text answer.
+    let scores = pool(&ranked);
+    let share = |l: &str| scores.iter().find(|(x, _)| *x == l).map_or(0.0, |x| x.1);
+    let (trace_lang, confidence) = match best(&scores).filter(|(_, s)| *s > 0.0) {
+        Some((l, c)) if c >= opts.close_call_below => (Some(l), c),
+        Some((l, c)) => {
+            // Between two Latin-script languages on a Latin text, the backend's
+            // cheap long-text verdict where it has one (lingua's rule at hash
+            // speed); otherwise the whole text goes to the detector.
+            let runner_up = scores
+                .iter()
+                .filter(|(x, _)| *x != l)
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|x| x.0);
+            let latin_pair = lang_group(l) == Some(Group::Latin)
+                && runner_up.is_none_or(|r| lang_group(r) == Some(Group::Latin))
+                && units.iter().all(|u| {
+                    u.group == Group::Latin || u.weight() < opts.min_segment_letters as u64
+                });
+            let fast = if latin_pair {
+                det.detect_long_fast(mask)
+            } else {
+                None
+            };
+            let whole = fast.or_else(|| match det.lingua() {
+                Some(lg) => lingua_detect(lg, mask).map(|(x, _)| code_of(x)),
+                None => det.detect(mask).map(|d| d.lang),
+            });
+            match whole.and_then(is_configured) {
+                Some(x) => (Some(x), share(x)),
+                None => (Some(l), c),
+            }
+        }
+        None => match det.detect(mask) {
+            Some(d) => (Some(d.lang), d.confidence.clamp(0.0, 1.0)),
+            None => (None, 0.0),
+        },
+    };
+
+    // Kanji without kana in a Japanese trace (月曜日、火曜日…) is no evidence
+    // of Chinese unless it is a long passage.
+    if trace_lang == Some("ja") {
+        for k in 0..units.len() {
+            if han_only[k] && units[k].han < 3 * opts.han_ambiguous_below {
+                units[k].own = None;
+            }
+        }
+    }
+
+    // 4. Latin units leave the trace language only with a margin, and only in
+    //    runs: consecutive Latin units whose best language is the same other
+    //    language, with `min_switch_letters` letters together. In a Latin
+    //    trace such a run is confirmed by the accurate detector on its whole
+    //    span; in a trace of another script the script already proves the
+    //    switch and the fast ranking names the Latin language.
+    let trace_latin = trace_lang.is_some_and(|l| lang_group(l) == Some(Group::Latin));
+    let mut cand: Vec<Option<&'static str>> = vec![None; units.len()];
+    for k in 0..units.len() {
+        if !latin_evidence[k] {
+            continue;
+        }
+        let r = &ranked[k];
+        let Some(top) = r.first() else { continue };
+        if Some(top.lang) == trace_lang {
+            units[k].own = trace_lang;
+            continue;
+        }
+        let trace_conf = r
+            .iter()
+            .find(|d| Some(d.lang) == trace_lang)
+            .map_or(0.0, |d| d.confidence);
+        if !trace_latin {
+            // Another script's trace: Latin text is a switch whatever its margin.
+            cand[k] = Some(top.lang);
+        } else if top.confidence >= opts.min_confidence
+            && top.confidence - trace_conf >= opts.switch_margin
+        {
+            cand[k] = Some(top.lang);
+        } else {
+            units[k].own = trace_lang; // ambiguous between the two: stays with the trace
+        }
+    }
+    let mut k = 0;
+    while k < units.len() {
+        let Some(lang) = cand[k] else {
+            k += 1;
+            continue;
+        };
+        // The run: candidates of the same language, skipping units that are
+        // no evidence; any other evidence ends it.
+        let mut members = vec![k];
+        let mut j = k + 1;
+        while j < units.len() {
+            if cand[j] == Some(lang) {
+                members.push(j);
+            } else if cand[j].is_some() || units[j].own.is_some() {
+                break;
+            }
+            j += 1;
+        }
+        let letters: u64 = members.iter().map(|&m| units[m].weight()).sum();
+        let mut accept = letters >= opts.min_switch_letters as u64;
+        // A long run that the fast ranking gives to the other language with
+        // near certainty needs no second opinion.
+        let overwhelming = letters >= 2 * opts.min_switch_letters as u64
+            && members.iter().all(|&m| {
+                let r = &ranked[m];
+                let trace_conf = r
+                    .iter()
+                    .find(|d| Some(d.lang) == trace_lang)
+                    .map_or(0.0, |d| d.confidence);
+                r.first()
+                    .is_some_and(|d| d.confidence - trace_conf >= opts.certain_margin)
+            });
+        if accept && trace_latin && !accurate_all && !overwhelming {
+            let (s0, e0) = (spans[members[0]].0, spans[*members.last().unwrap_or(&k)].1);
+            let r = det.ranked(&without_names(&mask[s0..e0]));
+            let top = r.first();
+            let trace_conf = r
+                .iter()
+                .find(|d| Some(d.lang) == trace_lang)
+                .map_or(0.0, |d| d.confidence);
+            accept = top
+                .is_some_and(|d| d.lang == lang && d.confidence - trace_conf >= opts.switch_margin);
+        }
+        for &m in &members {
+            units[m].own = if accept {
+                Some(lang)
+            } else if trace_latin {
+                trace_lang
+            } else {
+                None
+            };
+        }
+        k = j;
+    }
+
+    // 5. Languages with too little evidence are noise.
+    let mut per_lang: Vec<(&'static str, f64)> = Vec::new();
+    for u in &units {
+        if let Some(l) = u.own {
+            add_score(&mut per_lang, l, u.weight() as f64);
+        }
+    }
+    for u in &mut units {
+        if let Some(l) = u.own {
+            let w = per_lang.iter().find(|(x, _)| *x == l).map_or(0.0, |x| x.1);
+            if Some(l) != trace_lang && w < opts.min_switch_letters as f64 {
+                u.own = None;
+            }
+        }
+    }
+
+    // 6. Units that are no evidence take the language before them.
+    let first = units.iter().find_map(|u| u.own).or(trace_lang);
+    let mut prev = first;
+    for u in &mut units {
+        if u.own.is_some() {
+            prev = u.own;
+        }
+        u.lang = u.own.or(prev);
+    }
+
+    // 7. Segments, languages, purity.
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut lang_letters: Vec<(&'static str, f64)> = Vec::new();
+    let mut total_letters = 0u64;
+    for u in &units {
+        let Some(l) = u.lang else { continue };
+        total_letters += u.letters as u64;
+        add_score(&mut lang_letters, l, u.letters as f64);
+        match segments.last_mut() {
+            Some(s) if s.lang == l => s.end = u.end,
+            _ => segments.push(Segment {
+                lang: l.to_string(),
+                start: u.start,
+                end: u.end,
+            }),
+        }
+    }
+    lang_letters.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    let cs_langs: Vec<String> = lang_letters.iter().map(|(l, _)| l.to_string()).collect();
+    let purity = if total_letters > 0 {
+        lang_letters
+            .iter()
+            .find(|(l, _)| *l == query)
+            .map_or(0.0, |x| x.1)
+            / total_letters as f64
+    } else {
+        0.0
+    };
+
+    // 8. Lines: the language of each line's own evidence.
+    let mut line_pass = true;
+    let mut i = 0;
+    while i < units.len() {
+        let line = units[i].line;
+        let mut line_scores: Vec<(&'static str, f64)> = Vec::new();
+        while i < units.len() && units[i].line == line {
+            if let Some(l) = units[i].own {
+                add_score(&mut line_scores, l, units[i].weight() as f64);
+            }
+            i += 1;
+        }
+        if let Some((l, _)) = best(&line_scores) {
+            if l != query {
+                line_pass = false;
+            }
+        }
+    }
+
+    Fidelity {
+        trace_lang: trace_lang.unwrap_or("unknown").to_string(),
+        confidence,
+        line_pass,
+        word_pass: word_pass(mask, query),
+        code_switch: cs_langs.len() >= 2,
+        cs_langs,
+        segments,
+        purity,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The paper's definition.
+
+/// lingua's `detect_language_of` with the winner's confidence value.
+fn lingua_detect(lg: &lingua::LanguageDetector, text: &str) -> Option<(lingua::Language, f64)> {
+    let values = lg.compute_language_confidence_values(tame_long_words(text).as_ref());
+    let (l1, c1) = *values.first()?;
+    if c1 == 0.0 {
+        return None;
+    }
+    if let Some((_, c2)) = values.get(1) {
+        if (c1 - c2).abs() < f64::EPSILON {
+            return None;
+        }
+    }
+    Some((l1, c1))
+}
+
+fn code_of(l: lingua::Language) -> &'static str {
+    super::backend::lingua::from_lingua(l).unwrap_or("unknown")
+}
+
+fn letters(s: &str) -> u64 {
+    s.chars().filter(|c| script_of(*c).is_some()).count() as u64
+}
+
+fn measure_paper(det: &dyn Detector, mask: &str, query: &str) -> Fidelity {
+    let lg = det.lingua().unwrap_or_else(|| super::shared_lingua());
+    // Same offsets, words past lingua's quadratic limit blanked.
+    let tamed = tame_long_words(mask);
+    let mask: &str = tamed.as_ref();
+    if !mask.chars().any(|c| script_of(c).is_some()) {
+        return Fidelity::unknown();
+    }
+    let (trace_lang, confidence) = match lingua_detect(lg, mask) {
+        Some((l, c)) => (code_of(l), c),
+        None => ("unknown", 0.0),
+    };
+    let line_pass = mask.lines().filter(|l| !l.trim().is_empty()).all(|line| {
+        match lg.detect_language_of(line) {
+            None => true,
+            Some(l) => code_of(l) == query,
+        }
+    });
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut cs_langs: Vec<String> = Vec::new();
+    let mut total = 0u64;
+    let mut in_query = 0u64;
+    for r in lg.detect_multiple_languages_of(mask) {
+        let (s, e) = (
+            r.start_index().min(mask.len()),
+            r.end_index().min(mask.len()),
+        );
+        let lang = code_of(r.language());
+        if !cs_langs.iter().any(|c| c == lang) {
+            cs_langs.push(lang.to_string());
+        }
+        let n = mask.get(s..e).map_or(0, letters);
+        total += n;
+        if lang == query {
+            in_query += n;
+        }
+        segments.push(Segment {
+            lang: lang.to_string(),
+            start: s,
+            end: e,
+        });
+    }
+    Fidelity {
+        trace_lang: trace_lang.to_string(),
+        confidence,
+        line_pass,
+        word_pass: word_pass(mask, query),
+        code_switch: cs_langs.len() >= 2,
+        cs_langs,
+        segments,
+        purity: if total > 0 {
+            in_query as f64 / total as f64
+        } else {
+            0.0
+        },
+    }
+}
