@@ -9,7 +9,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use adamame_pipeline::build::{self, BuildConfig, BuildRequest};
-use adamame_pipeline::source::{FieldMap, Format};
 use adamame_pipeline::{lang, verify};
 
 mod cli;
@@ -52,18 +51,9 @@ enum PresetArg {
 
 #[derive(Args)]
 struct BuildArgs {
-    /// Input files, globs or `save_to_disk` folders (repeatable). None: the embedded sample corpus.
-    #[arg(short, long = "input", value_name = "PATH")]
-    inputs: Vec<String>,
-    /// Input format.
-    #[arg(long, default_value = "auto", value_parser = parse_format)]
-    format: Format,
-    /// Field mapping NAME=FIELD for question, response, gold, lang (dotted paths; repeatable).
-    #[arg(long = "map", value_name = "NAME=FIELD")]
-    maps: Vec<String>,
-    /// Query language for records that carry none (ISO 639-1).
-    #[arg(long)]
-    lang: Option<String>,
+    /// Without --input: the embedded sample corpus.
+    #[command(flatten)]
+    input: cli::input::InputArgs,
     /// Output folder (replaced atomically when the run succeeds).
     #[arg(short, long, default_value = "adamame-out")]
     out: PathBuf,
@@ -159,10 +149,6 @@ struct FidelityArgs {
     /// `paper`: the paper's code-switch definition (lingua multi-language detection).
     #[arg(long, value_enum, default_value = "default")]
     preset: PresetArg,
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse()
 }
 
 fn main() {
@@ -261,16 +247,13 @@ fn build_config(a: &BuildArgs) -> Result<BuildConfig> {
 }
 
 fn run_build(a: BuildArgs) -> Result<()> {
-    let mut map = FieldMap::default();
-    for m in &a.maps {
-        map.set(m).map_err(anyhow::Error::msg)?;
-    }
+    let map = a.input.field_map()?;
     let shard = a.shard.as_deref().map(build::parse_shard).transpose()?;
     let request = BuildRequest {
-        inputs: a.inputs.clone(),
-        format: a.format,
+        inputs: a.input.inputs.clone(),
+        format: a.input.format,
         map,
-        lang: a.lang.as_ref().map(|l| l.trim().to_lowercase()),
+        lang: a.input.lang(),
         out: a.out.clone(),
         config: build_config(&a)?,
         shard,

@@ -8,7 +8,7 @@ use crate::build::decontam::Decontaminator;
 use crate::build::outcome::{stable_id, truncate, Outcome, Provenance, Reason, Reject, Row, Stage};
 use crate::lang::{self, Detector, FidelityOptions};
 use crate::normalize::normalize;
-use crate::source::SourceRecord;
+use crate::source::{RawRecord, SourceRecord};
 use crate::tokens::TokenCounter;
 use crate::{prompt, trace, verify};
 
@@ -24,50 +24,29 @@ pub struct Context {
 
 /// Runs every per-record stage on each candidate of a record.
 pub fn process(ctx: &Context, rec: SourceRecord) -> Vec<Outcome> {
-    let raw = match rec.body {
+    let whole_record = |content: &[u8]| Provenance {
+        id: stable_id(&rec.source, rec.source_row, None, content),
+        source: rec.source.clone(),
+        source_row: rec.source_row,
+        ordinal: rec.ordinal,
+        candidate_index: None,
+    };
+    let raw = match &rec.body {
         Ok(raw) => raw,
         Err(malformed) => {
-            let id = stable_id(&rec.source, rec.source_row, None, malformed.raw.as_bytes());
-            return vec![Outcome::Rejected(Box::new(Reject {
-                prov: Provenance {
-                    id,
-                    source: rec.source,
-                    source_row: rec.source_row,
-                    ordinal: rec.ordinal,
-                    candidate_index: None,
-                },
-                stage: Stage::Parse,
-                reason: Reason::Malformed,
-                detail: malformed.detail,
-                query_lang: None,
-                question: None,
-                gold: None,
-                response: None,
-                raw: Some(malformed.raw),
-                trace_lang: None,
-            }))];
+            let prov = whole_record(malformed.raw.as_bytes());
+            return vec![record_reject(
+                prov,
+                malformed.detail.clone(),
+                None,
+                Some(malformed.raw.clone()),
+            )];
         }
     };
     let Some(lang) = raw.lang.clone() else {
-        let id = stable_id(&rec.source, rec.source_row, None, raw.question.as_bytes());
-        return vec![Outcome::Rejected(Box::new(Reject {
-            prov: Provenance {
-                id,
-                source: rec.source,
-                source_row: rec.source_row,
-                ordinal: rec.ordinal,
-                candidate_index: None,
-            },
-            stage: Stage::Parse,
-            reason: Reason::Malformed,
-            detail: "no query language in the record, the file name or --lang".into(),
-            query_lang: None,
-            question: Some(truncate(&raw.question, 4096)),
-            gold: Some(raw.gold),
-            response: None,
-            raw: None,
-            trace_lang: None,
-        }))];
+        let prov = whole_record(raw.question.as_bytes());
+        let detail = "no query language in the record, the file name or --lang".to_string();
+        return vec![record_reject(prov, detail, Some(raw), None)];
     };
     let question = normalize(&raw.question);
     let prompt = prompt::render(&lang, &question);
@@ -101,6 +80,27 @@ pub fn process(ctx: &Context, rec: SourceRecord) -> Vec<Outcome> {
             }
         })
         .collect()
+}
+
+/// A whole record rejected at `parse` (it yields no candidates).
+fn record_reject(
+    prov: Provenance,
+    detail: String,
+    raw_record: Option<&RawRecord>,
+    raw: Option<String>,
+) -> Outcome {
+    Outcome::Rejected(Box::new(Reject {
+        prov,
+        stage: Stage::Parse,
+        reason: Reason::Malformed,
+        detail,
+        query_lang: None,
+        question: raw_record.map(|r| truncate(&r.question, 4096)),
+        gold: raw_record.map(|r| r.gold.clone()),
+        response: None,
+        raw,
+        trace_lang: None,
+    }))
 }
 
 struct Candidate<'a> {

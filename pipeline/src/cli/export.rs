@@ -12,7 +12,7 @@ use parquet::arrow::ArrowWriter;
 use serde_json::json;
 
 use adamame_pipeline::sink::{self, batch::RlPrompt};
-use adamame_pipeline::source::{self, FieldMap, Format, Records};
+use adamame_pipeline::source::Records;
 use adamame_pipeline::{normalize, prompt};
 
 use super::inspect::{open_batches, parquet_files};
@@ -42,18 +42,9 @@ pub struct ExportArgs {
 /// Flags of `adamame-data prompts`.
 #[derive(Debug, Clone, Args)]
 pub struct PromptsArgs {
-    /// Question/gold sets (MGSM-Rev2, MSVAMP, MGSM TSV, verl, your own JSONL; repeatable).
-    #[arg(short, long = "input", value_name = "PATH", required = true)]
-    pub inputs: Vec<String>,
-    /// Input format.
-    #[arg(long, default_value = "auto", value_parser = |s: &str| s.parse::<Format>())]
-    pub format: Format,
-    /// Field mapping NAME=FIELD (question, gold, lang; repeatable).
-    #[arg(long = "map", value_name = "NAME=FIELD")]
-    pub maps: Vec<String>,
-    /// Query language for records that carry none (else taken from file names).
-    #[arg(long)]
-    pub lang: Option<String>,
+    /// Question/gold sets: MGSM-Rev2, MSVAMP, MGSM TSV, verl, your own JSONL.
+    #[command(flatten)]
+    pub input: super::input::InputArgs,
     /// Output Parquet file.
     #[arg(short, long)]
     pub out: PathBuf,
@@ -213,15 +204,10 @@ pub fn run_export(args: &ExportArgs) -> Result<()> {
 }
 
 pub fn run_prompts(args: &PromptsArgs) -> Result<()> {
-    let mut map = FieldMap::default();
-    for m in &args.maps {
-        map.set(m).map_err(anyhow::Error::msg)?;
-    }
-    let files = source::expand_inputs(&args.inputs)?;
-    let inputs = source::plan_inputs(&files, args.format, &map)?;
+    let (inputs, map) = args.input.plan()?;
     let mut prompts = Vec::new();
     let mut skipped = 0usize;
-    for rec in Records::new(inputs, map, args.lang.clone()).questions_only() {
+    for rec in Records::new(inputs, map, args.input.lang()).questions_only() {
         let rec = rec?;
         let raw = match rec.body {
             Ok(raw) => raw,

@@ -1,5 +1,6 @@
 //! The verbs beyond `build`: thin layers over the library that print.
 
 pub mod export;
+pub mod input;
 pub mod inspect;
 pub mod score;

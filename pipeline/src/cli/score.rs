@@ -11,7 +11,7 @@ use clap::Args;
 use serde::Serialize;
 
 use adamame_pipeline::lang::{self, Detector, Fidelity, FidelityOptions};
-use adamame_pipeline::source::{self, FieldMap, Format, Records};
+use adamame_pipeline::source::Records;
 use adamame_pipeline::tokens::TokenCounter;
 use adamame_pipeline::{trace, verify};
 
@@ -19,17 +19,8 @@ use adamame_pipeline::{trace, verify};
 #[derive(Debug, Clone, Args)]
 pub struct ScoreArgs {
     /// Candidate generations: JSONL {"question", "lang", "answer", "candidates": [...]} or any input `build` reads.
-    #[arg(short, long = "input", value_name = "PATH", required = true)]
-    pub inputs: Vec<String>,
-    /// Input format.
-    #[arg(long, default_value = "auto", value_parser = |s: &str| s.parse::<Format>())]
-    pub format: Format,
-    /// Field mapping NAME=FIELD (question, response, gold, lang; repeatable).
-    #[arg(long = "map", value_name = "NAME=FIELD")]
-    pub maps: Vec<String>,
-    /// Query language for records that carry none.
-    #[arg(long)]
-    pub lang: Option<String>,
+    #[command(flatten)]
+    pub input: super::input::InputArgs,
     /// Language-ID backend (default lingua).
     #[arg(long, default_value = "lingua")]
     pub lid: String,
@@ -152,12 +143,7 @@ fn aggregate<'a>(questions: impl Iterator<Item = &'a Question> + Clone) -> Score
 
 /// Scores every question of the inputs.
 pub fn score(args: &ScoreArgs) -> Result<ScoreReport> {
-    let mut map = FieldMap::default();
-    for m in &args.maps {
-        map.set(m).map_err(anyhow::Error::msg)?;
-    }
-    let files = source::expand_inputs(&args.inputs)?;
-    let inputs = source::plan_inputs(&files, args.format, &map)?;
+    let (inputs, map) = args.input.plan()?;
     let paper = args.preset == "paper";
     let backend: lang::Backend = if paper {
         lang::Backend::Lingua
@@ -184,7 +170,7 @@ pub fn score(args: &ScoreArgs) -> Result<ScoreReport> {
     };
     let mut questions = Vec::new();
     let mut skipped = Vec::new();
-    for rec in Records::new(inputs, map, args.lang.clone()) {
+    for rec in Records::new(inputs, map, args.input.lang()) {
         let rec = rec.context("reading candidates")?;
         let raw = match rec.body {
             Ok(raw) => raw,

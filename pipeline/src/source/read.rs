@@ -348,6 +348,21 @@ where
     }
 }
 
+fn batch_rows<I, E>(batches: I, path: &Path, error: fn(PathBuf, String) -> ReadError) -> Items
+where
+    I: Iterator<Item = Result<RecordBatch, E>> + Send + 'static,
+    E: std::fmt::Display,
+{
+    Box::new(BatchRows {
+        batches,
+        path: path.to_path_buf(),
+        pending: Vec::new().into_iter(),
+        row: 0,
+        failed: false,
+        error,
+    })
+}
+
 fn parquet_rows(path: &Path) -> Result<Items, ReadError> {
     let bad = |detail: String| ReadError::Parquet {
         path: path.into(),
@@ -359,13 +374,8 @@ fn parquet_rows(path: &Path) -> Result<Items, ReadError> {
         .with_batch_size(1024)
         .build()
         .map_err(|e| bad(e.to_string()))?;
-    Ok(Box::new(BatchRows {
-        batches: reader,
-        path: path.into(),
-        pending: Vec::new().into_iter(),
-        row: 0,
-        failed: false,
-        error: |path, detail| ReadError::Parquet { path, detail },
+    Ok(batch_rows(reader, path, |path, detail| {
+        ReadError::Parquet { path, detail }
     }))
 }
 
@@ -386,25 +396,11 @@ fn arrow_rows(path: &Path) -> Result<Items, ReadError> {
     if is_file_format {
         let reader =
             arrow::ipc::reader::FileReader::try_new(file, None).map_err(|e| bad(e.to_string()))?;
-        return Ok(Box::new(BatchRows {
-            batches: reader,
-            path: path.into(),
-            pending: Vec::new().into_iter(),
-            row: 0,
-            failed: false,
-            error,
-        }));
+        return Ok(batch_rows(reader, path, error));
     }
     let reader = arrow::ipc::reader::StreamReader::try_new(BufReader::new(file), None)
         .map_err(|e| bad(e.to_string()))?;
-    Ok(Box::new(BatchRows {
-        batches: reader,
-        path: path.into(),
-        pending: Vec::new().into_iter(),
-        row: 0,
-        failed: false,
-        error,
-    }))
+    Ok(batch_rows(reader, path, error))
 }
 
 #[cfg(test)]
