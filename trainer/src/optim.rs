@@ -257,7 +257,7 @@ mod tests {
         let gb2 = Tensor::new(&[-1.0f32], &dev).unwrap();
         opt.step(&[None, Some(gb2)], lr).unwrap();
         // After step 1: m = 0.1 · 2, v = 0.001 · 4.
-        let m = 0.9 * (0.1 * 2.0) + 0.1 * -1.0;
+        let m = 0.9 * (0.1 * 2.0) - 0.1;
         let v = 0.999 * (0.001 * 4.0) + 0.001 * 1.0;
         let (mh, vh) = (m / (1.0 - 0.9f64.powi(2)), v / (1.0 - 0.999f64.powi(2)));
         let want = (0.5 - lr) - lr * mh / (vh.sqrt() + 1e-8);
