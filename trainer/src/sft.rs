@@ -12,12 +12,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor, Var};
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::checkpoint::{self, TrainerState};
 use crate::data::{
-    check_schema, shard_files, BatchSpec, CutoffPolicy, DataCursor, DataPosition, DataStats,
+    check_schema, shard_files, Batch, BatchSpec, CutoffPolicy, DataCursor, DataPosition, DataStats,
     Renderer, SftData, ShardReader,
 };
 use crate::error::{Error, Result};
@@ -354,38 +355,57 @@ pub fn run(cfg: &SftConfig, obs: &mut dyn Observer) -> Result<SftSummary> {
 /// accumulated gradient is that of the mean loss over every response token of
 /// the step. Returns that mean loss, the summed gradients (aligned with `vars`)
 /// and the tokens processed.
-fn forward_backward(
-    model: &Qwen,
-    vars: &[Var],
-    batches: &[crate::data::Batch],
-) -> Result<(f32, Vec<Option<Tensor>>, usize)> {
+///
+/// Each batch is cut into one part per thread, run in parallel, and the parts'
+/// gradients are summed in a fixed order, so the result does not depend on
+/// scheduling. With LoRA dropout the parts run in turn (they share its RNG).
+fn forward_backward(model: &Qwen, vars: &[Var], batches: &[Batch]) -> Result<StepResult> {
     let total: usize = batches.iter().map(|b| b.loss_tokens).sum();
-    let mut grads: Vec<Option<Tensor>> = vec![None; vars.len()];
-    let (mut loss_sum, mut tokens) = (0f64, 0);
-    for b in batches {
+    let tokens = batches.iter().map(|b| b.tokens).sum();
+    let threads = if model.lora_config().is_some_and(|l| l.dropout > 0.0) {
+        1
+    } else {
+        rayon::current_num_threads()
+    };
+    let parts: Vec<Batch> = batches.iter().flat_map(|b| b.split(threads)).collect();
+    let part = |b: &Batch| -> Result<(f64, Vec<Option<Tensor>>)> {
         let (ids, mask) = b.tensors(model.device())?;
         let (loss, count) = masked_nll(model, &ids, &mask, DEFAULT_CHUNK_ROWS)?;
-        let value = loss.to_scalar::<f32>()?;
-        loss_sum += value as f64 * count;
-        tokens += b.tokens;
+        let value = loss.to_scalar::<f32>()? as f64;
         if count == 0.0 || !value.is_finite() {
-            if !value.is_finite() {
-                loss_sum = f64::NAN;
-            }
-            continue;
+            let sum = if value.is_finite() { 0.0 } else { f64::NAN };
+            return Ok((sum, vec![None; vars.len()]));
         }
         let store = (loss * (count / total.max(1) as f64))?.backward()?;
-        for (slot, var) in grads.iter_mut().zip(vars) {
-            if let Some(g) = store.get(var.as_tensor()) {
+        let grads = vars
+            .iter()
+            .map(|v| store.get(v.as_tensor()).cloned())
+            .collect();
+        Ok((value * count, grads))
+    };
+    let results: Vec<Result<(f64, Vec<Option<Tensor>>)>> = if threads > 1 {
+        parts.par_iter().map(part).collect()
+    } else {
+        parts.iter().map(part).collect()
+    };
+    let mut grads: Vec<Option<Tensor>> = vec![None; vars.len()];
+    let mut loss_sum = 0f64;
+    for r in results {
+        let (sum, part_grads) = r?;
+        loss_sum += sum;
+        for (slot, g) in grads.iter_mut().zip(part_grads) {
+            if let Some(g) = g {
                 *slot = Some(match slot.take() {
                     Some(acc) => (acc + g)?,
-                    None => g.clone(),
+                    None => g,
                 });
             }
         }
     }
     Ok(((loss_sum / total.max(1) as f64) as f32, grads, tokens))
 }
+
+type StepResult = (f32, Vec<Option<Tensor>>, usize);
 
 /// Mean loss over every response token of the validation shards, in file order.
 pub fn evaluate(model: &Qwen, data: &SftData) -> Result<f32> {
