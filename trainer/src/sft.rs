@@ -193,6 +193,8 @@ pub struct StepMetrics {
     pub loss: f32,
     pub lr: f64,
     pub grad_norm: f64,
+    /// Tokens of the step's batches (padding not counted).
+    pub tokens: usize,
     pub tokens_per_s: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eval_loss: Option<f32>,
@@ -297,6 +299,7 @@ pub fn run(cfg: &SftConfig, obs: &mut dyn Observer) -> Result<SftSummary> {
             loss,
             lr,
             grad_norm,
+            tokens,
             tokens_per_s: tokens as f64 / t0.elapsed().as_secs_f64().max(1e-9),
             eval_loss,
         };
@@ -529,10 +532,12 @@ fn setup(cfg: &SftConfig) -> Result<Setup> {
         .sum();
     let mut optimizer = AdamW::new(named, cfg.adamw)?;
     let state = match state {
-        Some(st) => {
+        Some(mut st) => {
             let dir = resume_from.as_deref().unwrap_or(&cfg.out_dir);
             optimizer.load(dir)?;
             model.set_dropout_rng_position(st.dropout_rng()?);
+            // The schedule follows this run's --max-steps / --epochs (equal unless changed).
+            st.total_steps = total_steps;
             st
         }
         None => TrainerState {

@@ -428,3 +428,45 @@ fn final_model_matches_the_trained_lora_model() {
     // Training changed the model (so the comparison above can fail).
     assert!(max_diff(a, c) > 1e-3, "LoRA changed nothing");
 }
+
+/// The binary killed after its first checkpoint, then `--resume`d, writes the
+/// loss trajectory of an uninterrupted run.
+#[test]
+fn killed_cli_run_resumes_exactly() {
+    let data = data_dir(40);
+    let bin = env!("CARGO_BIN_EXE_adamame-train");
+    let run = |out: &Path, extra: &[&str]| {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.args(["sft", "--quiet", "--batch-size", "4", "--max-steps", "30"])
+            .args(["--save-every", "2", "--cutoff", "96", "--data"])
+            .arg(data.path())
+            .arg("--out")
+            .arg(out)
+            .args(extra);
+        cmd
+    };
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    assert!(run(a.path(), &[]).status().unwrap().success());
+    let reference = losses(&a.path().join("metrics.jsonl"));
+    assert_eq!(reference.len(), 30);
+
+    let mut child = run(b.path(), &[]).spawn().unwrap();
+    let start = std::time::Instant::now();
+    while checkpoint::latest(b.path()).unwrap().is_none() {
+        assert!(start.elapsed().as_secs() < 60, "no checkpoint appeared");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !b.path().join("final").exists(),
+        "the run finished before the kill"
+    );
+    let out = run(b.path(), &["--resume"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(losses(&b.path().join("metrics.jsonl")), reference);
+}
