@@ -13,6 +13,24 @@ const PERMUTATIONS: usize = 64;
 const BANDS: usize = 16;
 const ROWS_PER_BAND: usize = PERMUTATIONS / BANDS;
 
+/// What dedup compares, computed per record in the parallel stages (the
+/// MinHash signature is most of the cost) so the ordered stage only looks up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DedupKeys {
+    exact: [u8; 16],
+    minhash: Option<Box<[u32; PERMUTATIONS]>>,
+}
+
+/// The keys of a row under a near-dup configuration.
+pub fn keys(question: &str, reasoning: &str, near: &NearDup) -> DedupKeys {
+    DedupKeys {
+        exact: exact_key(question, reasoning),
+        minhash: near
+            .enabled
+            .then(|| Box::new(minhash(question, reasoning, near.shingle))),
+    }
+}
+
 /// Remembers what was kept so far. Memory grows with the number of kept
 /// rows (16 bytes per row for exact dedup, 256 more with near-dup).
 pub struct Deduplicator {
@@ -43,24 +61,14 @@ impl Deduplicator {
 
     /// `Some(detail)` when the row duplicates one seen before; otherwise the
     /// row is remembered and `None` returned.
-    pub fn check(
-        &mut self,
-        id: &str,
-        lang: &str,
-        question: &str,
-        reasoning: &str,
-    ) -> Option<String> {
-        let key = exact_key(question, reasoning);
+    pub fn check(&mut self, id: &str, lang: &str, keys: &DedupKeys) -> Option<String> {
         if let Some(exact) = &self.exact {
-            if let Some(&first) = exact.get(&key) {
+            if let Some(&first) = exact.get(&keys.exact) {
                 return Some(format!("exact duplicate of {}", self.ids[first as usize]));
             }
         }
-        let signature = self
-            .near
-            .as_ref()
-            .map(|n| minhash(question, reasoning, n.config.shingle));
-        if let (Some(near), Some(sig)) = (&self.near, &signature) {
+        let signature = self.near.as_ref().and(keys.minhash.as_deref());
+        if let (Some(near), Some(sig)) = (&self.near, signature) {
             if let Some((first, sim)) = near.find(lang, sig) {
                 return Some(format!(
                     "near duplicate of {} (estimated Jaccard {sim:.2})",
@@ -71,10 +79,10 @@ impl Deduplicator {
         let slot = self.ids.len() as u32;
         self.ids.push(id.to_string());
         if let Some(exact) = &mut self.exact {
-            exact.insert(key, slot);
+            exact.insert(keys.exact, slot);
         }
         if let (Some(near), Some(sig)) = (&mut self.near, signature) {
-            near.insert(lang, slot, sig);
+            near.insert(lang, slot, *sig);
         }
         None
     }
@@ -146,23 +154,35 @@ mod tests {
     const TRACE: &str = "Il y a 16 œufs par jour. Elle en mange 3 et en utilise 4 pour les muffins. \
         Il reste donc 16 - 3 - 4 = 9 œufs. Elle vend chaque œuf 2 dollars. Donc elle gagne 9 × 2 = 18 dollars par jour au marché.";
 
+    fn check(
+        d: &mut Deduplicator,
+        near: &NearDup,
+        id: &str,
+        lang: &str,
+        q: &str,
+        r: &str,
+    ) -> Option<String> {
+        d.check(id, lang, &keys(q, r, near))
+    }
+
     #[test]
     fn exact_and_near_duplicates_are_found_in_order() {
-        let mut d = Deduplicator::new(true, &NearDup::default());
-        assert_eq!(d.check("a", "fr", "Q", TRACE), None);
+        let on = NearDup::default();
+        let mut d = Deduplicator::new(true, &on);
+        assert_eq!(check(&mut d, &on, "a", "fr", "Q", TRACE), None);
         assert_eq!(
-            d.check("b", "fr", "Q", TRACE).as_deref(),
+            check(&mut d, &on, "b", "fr", "Q", TRACE).as_deref(),
             Some("exact duplicate of a")
         );
         let near = TRACE.replace("Donc elle", "Ainsi elle");
-        let detail = d.check("c", "fr", "Q", &near).expect("near duplicate");
+        let detail = check(&mut d, &on, "c", "fr", "Q", &near).expect("near duplicate");
         assert!(detail.starts_with("near duplicate of a"), "{detail}");
         // Same text in another language bucket is not compared.
-        assert_eq!(d.check("d", "pt", "Q", &near), None);
+        assert_eq!(check(&mut d, &on, "d", "pt", "Q", &near), None);
         // A different problem is kept.
         let other =
             "Un train roule à 60 km par heure pendant 3 heures. Il parcourt 60 × 3 = 180 km.";
-        assert_eq!(d.check("e", "fr", "Q2", other), None);
+        assert_eq!(check(&mut d, &on, "e", "fr", "Q2", other), None);
     }
 
     #[test]
@@ -172,9 +192,16 @@ mod tests {
             ..NearDup::default()
         };
         let mut d = Deduplicator::new(true, &off);
-        assert_eq!(d.check("a", "fr", "Q", TRACE), None);
+        assert_eq!(check(&mut d, &off, "a", "fr", "Q", TRACE), None);
         assert_eq!(
-            d.check("c", "fr", "Q", &TRACE.replace("Donc", "Ainsi")),
+            check(
+                &mut d,
+                &off,
+                "c",
+                "fr",
+                "Q",
+                &TRACE.replace("Donc", "Ainsi")
+            ),
             None
         );
     }

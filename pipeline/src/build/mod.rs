@@ -309,6 +309,14 @@ pub fn merge(
         Outcome::Rejected(r) => (r.prov.ordinal, r.prov.candidate_index),
     };
     outcomes.sort_by_key(key);
+    // Dedup keys are not stored in pending files: recompute them in parallel.
+    let near = config.near_dup.clone();
+    let dedup_on = config.exact_dedup || near.enabled;
+    outcomes.par_iter_mut().for_each(|o| {
+        if let (Outcome::Kept(row), true) = (o, dedup_on) {
+            row.dedup = Some(dedup::keys(&row.question, &row.reasoning, &near));
+        }
+    });
     let request = BuildRequest {
         inputs: first["inputs"]
             .as_array()
@@ -368,10 +376,11 @@ impl GlobalStages {
         if self.deferred {
             return sinks.keep(row);
         }
-        if let Some(detail) =
-            self.dedup
-                .check(&row.prov.id, &row.query_lang, &row.question, &row.reasoning)
-        {
+        let duplicate = row
+            .dedup
+            .as_ref()
+            .and_then(|keys| self.dedup.check(&row.prov.id, &row.query_lang, keys));
+        if let Some(detail) = duplicate {
             return sinks.reject(row.reject(Stage::Dedup, Reason::Duplicate, detail));
         }
         if let Some(detail) = row.contamination.clone() {

@@ -140,6 +140,8 @@ pub struct Row {
     /// Set by the per-record pass, acted on by the `decontaminate` stage
     /// (which runs after `dedup`, in input order).
     pub contamination: Option<String>,
+    /// Dedup keys, computed in the parallel stages (not written out).
+    pub dedup: Option<crate::build::dedup::DedupKeys>,
 }
 
 /// A candidate (or a whole record) that was not kept.

@@ -5,6 +5,7 @@
 
 use crate::build::config::{BuildConfig, Preset};
 use crate::build::decontam::Decontaminator;
+use crate::build::dedup;
 use crate::build::outcome::{stable_id, truncate, Outcome, Provenance, Reason, Reject, Row, Stage};
 use crate::lang::{self, Detector, FidelityOptions};
 use crate::normalize::normalize;
@@ -221,6 +222,8 @@ impl Candidate<'_> {
                 ));
             }
         }
+        let dedup = (ctx.config.exact_dedup || ctx.config.near_dup.enabled)
+            .then(|| dedup::keys(self.question, &reasoning, &ctx.config.near_dup));
         let contamination = ctx
             .decontaminator
             .as_ref()
@@ -247,6 +250,7 @@ impl Candidate<'_> {
             n_tokens_reasoning,
             n_tokens_answer,
             contamination,
+            dedup,
         })
     }
 }

@@ -124,6 +124,7 @@ pub fn read_pending_rows(path: &Path) -> Result<Vec<Row>, SinkError> {
                 n_tokens_reasoning: n_r.value(i) as u32,
                 n_tokens_answer: n_a.value(i) as u32,
                 contamination: opt(contamination, i),
+                dedup: None,
             });
         }
     }
