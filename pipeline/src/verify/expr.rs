@@ -1594,6 +1594,15 @@ impl fmt::Display for Node {
             }
             Ok(())
         }
+        /// A node as an operand: parenthesized unless it is atomic.
+        fn operand(n: &Node) -> String {
+            if atomic(n) {
+                format!("{n}")
+            } else {
+                format!("({n})")
+            }
+        }
+
         fn atomic(n: &Node) -> bool {
             matches!(
                 n,
@@ -1658,29 +1667,11 @@ impl fmt::Display for Node {
                 Ok(())
             }
             Node::Div(a, b) => {
-                let l = if atomic(a) {
-                    format!("{a}")
-                } else {
-                    format!("({a})")
-                };
-                let r = if atomic(b) {
-                    format!("{b}")
-                } else {
-                    format!("({b})")
-                };
+                let (l, r) = (operand(a), operand(b));
                 write!(f, "{l}/{r}")
             }
             Node::Pow(a, b) => {
-                let l = if atomic(a) {
-                    format!("{a}")
-                } else {
-                    format!("({a})")
-                };
-                let r = if atomic(b) {
-                    format!("{b}")
-                } else {
-                    format!("({b})")
-                };
+                let (l, r) = (operand(a), operand(b));
                 write!(f, "{l}^{r}")
             }
             Node::Func(func, v) => {
