@@ -665,37 +665,31 @@ fn pct_parts(n: &Node) -> Option<(Node, Node)> {
     }
 }
 
+/// The values a node may stand for: a percentage as its fraction and/or its
+/// face value (as configured), anything else as itself.
+fn percent_readings(n: &Node, parts: &Option<(Node, Node)>, cfg: &VerifyConfig) -> Vec<Node> {
+    match parts {
+        Some((fraction, face)) => {
+            let mut v = Vec::new();
+            if cfg.percent_as_fraction {
+                v.push(fraction.clone());
+            }
+            if cfg.percent_face_value {
+                v.push(face.clone());
+            }
+            v
+        }
+        None => vec![n.clone()],
+    }
+}
+
 fn scalar_eq(g: &Node, p: &Node, cfg: &VerifyConfig, steps: &mut Steps) -> Cmp {
     let gp = pct_parts(g);
     let pp = pct_parts(p);
     if gp.is_some() || pp.is_some() {
         let mut worst = Cmp::NotEqual;
-        let gv: Vec<Node> = match &gp {
-            Some((f, face)) => {
-                let mut v = vec![];
-                if cfg.percent_as_fraction {
-                    v.push(f.clone());
-                }
-                if cfg.percent_face_value {
-                    v.push(face.clone());
-                }
-                v
-            }
-            None => vec![g.clone()],
-        };
-        let pv: Vec<Node> = match &pp {
-            Some((f, face)) => {
-                let mut v = vec![];
-                if cfg.percent_as_fraction {
-                    v.push(f.clone());
-                }
-                if cfg.percent_face_value {
-                    v.push(face.clone());
-                }
-                v
-            }
-            None => vec![p.clone()],
-        };
+        let gv = percent_readings(g, &gp, cfg);
+        let pv = percent_readings(p, &pp, cfg);
         for a in &gv {
             for b in &pv {
                 match value_eq(a, b, cfg, steps) {
