@@ -627,15 +627,14 @@ impl Qwen {
                 }),
                 None => None,
             };
-            x = layer.forward(
-                &x,
+            let step = LayerStep {
                 cos,
                 sin,
-                &mask,
-                layer_cache,
-                self.config.rms_norm_eps,
+                mask: &mask,
+                eps: self.config.rms_norm_eps,
                 rng,
-            )?;
+            };
+            x = layer.forward(&x, &step, layer_cache)?;
         }
         if let Some(c) = cache {
             c.len += t;
@@ -940,24 +939,28 @@ impl Qwen {
     }
 }
 
+/// What every layer of one forward pass shares: the rotary tables of its
+/// kind of attention, the mask, the norm epsilon and the LoRA-dropout RNG.
+#[derive(Clone, Copy)]
+struct LayerStep<'a> {
+    cos: &'a Tensor,
+    sin: &'a Tensor,
+    mask: &'a CausalMask,
+    eps: f64,
+    rng: Option<&'a Mutex<ChaCha8Rng>>,
+}
+
 impl Block {
-    #[allow(clippy::too_many_arguments)]
     fn forward(
         &self,
         x: &Tensor,
-        cos: &Tensor,
-        sin: &Tensor,
-        mask: &CausalMask,
+        step: &LayerStep<'_>,
         cache: Option<CacheSlot<'_>>,
-        eps: f64,
-        rng: Option<&Mutex<ChaCha8Rng>>,
     ) -> Result<Tensor> {
-        let h = ops::rms_norm(x, &self.input_layernorm, eps)?;
-        let x = (x + self
-            .self_attn
-            .forward(&h, cos, sin, mask, cache, eps, rng)?)?;
-        let h = ops::rms_norm(&x, &self.post_attention_layernorm, eps)?;
-        Ok((&x + self.mlp.forward(&h, rng)?)?)
+        let h = ops::rms_norm(x, &self.input_layernorm, step.eps)?;
+        let x = (x + self.self_attn.forward(&h, step, cache)?)?;
+        let h = ops::rms_norm(&x, &self.post_attention_layernorm, step.eps)?;
+        Ok((&x + self.mlp.forward(&h, step.rng)?)?)
     }
 }
 
@@ -970,17 +973,19 @@ impl Mlp {
 }
 
 impl Attention {
-    #[allow(clippy::too_many_arguments)]
     fn forward(
         &self,
         x: &Tensor,
-        cos: &Tensor,
-        sin: &Tensor,
-        mask: &CausalMask,
+        step: &LayerStep<'_>,
         cache: Option<CacheSlot<'_>>,
-        eps: f64,
-        rng: Option<&Mutex<ChaCha8Rng>>,
     ) -> Result<Tensor> {
+        let LayerStep {
+            cos,
+            sin,
+            mask,
+            eps,
+            rng,
+        } = *step;
         let (b, t, _) = x.dims3()?;
         let (nh, nkv, hd) = (self.num_heads, self.num_kv_heads, self.head_dim);
         let mut q = self.q_proj.forward(x, rng)?.reshape((b, t, nh, hd))?;
