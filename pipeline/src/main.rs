@@ -23,7 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Raw generations in; curated Parquet shards, rejects, a manifest and a dataset card out.
+    /// Raw generations in (the embedded sample corpus when no --input is given); curated
+    /// Parquet shards, rejects, a manifest and a dataset card out.
     Build(Box<BuildArgs>),
     /// Assemble the outputs of `build --shard I/N` runs into one dataset (same rows as one run).
     Merge(MergeArgs),
@@ -51,7 +52,6 @@ enum PresetArg {
 
 #[derive(Args)]
 struct BuildArgs {
-    /// Without --input: the embedded sample corpus.
     #[command(flatten)]
     input: cli::input::InputArgs,
     /// Output folder (replaced atomically when the run succeeds).
