@@ -341,7 +341,8 @@ fn is_setlike(n: &Node) -> bool {
     matches!(n, Node::Interval { .. } | Node::Union(_) | Node::Set(_))
 }
 
-fn is_collection(n: &Node) -> bool {
+/// Tuples, sets, lists, intervals, unions and matrices: compared element-wise.
+pub(super) fn is_collection(n: &Node) -> bool {
     matches!(
         n,
         Node::Tuple(_)

@@ -23,7 +23,7 @@ pub use expr::Budget;
 pub use extract::last_boxed;
 
 use crate::jsonl::{map_lines, str_field, LineStats};
-use compare::Cmp;
+use compare::{is_collection, Cmp};
 use expr::{Node, PErr, Steps};
 use normalize::NormOpts;
 use std::io::{BufRead, Write};
@@ -211,18 +211,6 @@ struct Gold {
     int: Option<String>,
     /// The list reading of an ambiguous gold such as `-2,1` (decimal first).
     alt: Option<Node>,
-}
-
-fn is_collection(n: &Node) -> bool {
-    matches!(
-        n,
-        Node::Tuple(_)
-            | Node::Set(_)
-            | Node::List(_)
-            | Node::Interval { .. }
-            | Node::Union(_)
-            | Node::Matrix(_)
-    )
 }
 
 /// Parses a normalized answer; a failing chain `a = b = c` is retried with
