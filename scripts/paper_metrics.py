@@ -21,27 +21,20 @@ run of 2+ Latin letters; Latin one: no letter outside the Latin blocks), LCPR
 import json
 import re
 import sys
+import unicodedata
 from collections import defaultdict
 
-from lingua import IsoCode639_1, LanguageDetectorBuilder
 from math_verify import parse, verify
 
-LANGS = "fr ja ko th pt ar en es vi zh bn sw te de ru".split()
+# The same language set, math patterns and detector as the release filter.
+from release_filter import MATH, detector
+
 LATIN_LANGS = {"fr", "pt", "en", "es", "vi", "sw", "de"}
-MATH = [
-    re.compile(r"\$\$.*?\$\$", re.S),
-    re.compile(r"\$[^$]*\$"),
-    re.compile(r"\\\[.*?\\\]", re.S),
-    re.compile(r"\\\(.*?\\\)", re.S),
-    re.compile(r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.S),
-    re.compile(r"\\[a-zA-Z]+(\{[^{}]*\})*"),
-    re.compile(r"[0-9]+([.,][0-9]+)*"),
-    re.compile(r"[+\-*/=<>^_{}()\[\]|×÷·%]"),
-]
 LATIN_RUN = re.compile(r"[A-Za-z]{2,}")
 
 
 def strip_math(text):
+    """Math out, line breaks kept (LPR is per line)."""
     for pattern in MATH:
         text = pattern.sub(" ", text)
     return text
@@ -67,13 +60,11 @@ def code(lang):
 
 
 def non_latin_letter(ch):
-    return ch.isalpha() and not ("LATIN" in __import__("unicodedata").name(ch, ""))
+    return ch.isalpha() and "LATIN" not in unicodedata.name(ch, "")
 
 
 def main():
-    det = LanguageDetectorBuilder.from_iso_codes_639_1(
-        *[getattr(IsoCode639_1, c.upper()) for c in LANGS]
-    ).build()
+    det = detector()
     per = defaultdict(lambda: defaultdict(list))
     for path in sys.argv[1:]:
         for line in open(path, encoding="utf-8"):

@@ -36,6 +36,13 @@ MATH = [
 ]
 
 
+def detector():
+    """lingua restricted to the release's language set."""
+    return LanguageDetectorBuilder.from_iso_codes_639_1(
+        *[getattr(IsoCode639_1, code.upper()) for code in LANGS]
+    ).build()
+
+
 def strip_math(text):
     for pattern in MATH:
         text = pattern.sub(" ", text)
@@ -60,9 +67,7 @@ def split(output):
 
 
 def main():
-    detector = LanguageDetectorBuilder.from_iso_codes_639_1(
-        *[getattr(IsoCode639_1, code.upper()) for code in LANGS]
-    ).build()
+    lid = detector()
     start = time.perf_counter()
     n = 0
     for path in sys.argv[1:]:
@@ -81,7 +86,7 @@ def main():
                 if not verify(parse("$" + str(rec["gold_answer"]) + "$"), parse(answer)):
                     print(json.dumps({"keep": False, "reason": "wrong_answer"}))
                     continue
-                lang = detector.detect_language_of(strip_math(reasoning))
+                lang = lid.detect_language_of(strip_math(reasoning))
                 code = lang.iso_code_639_1.name.lower() if lang else "unknown"
                 if code != rec["language"]:
                     print(json.dumps({"keep": False, "reason": "wrong_language", "trace_lang": code}))
