@@ -17,3 +17,19 @@ pub mod sft;
 pub mod tokenize;
 
 pub use error::{Error, Result};
+
+/// Helpers shared by the unit tests.
+#[cfg(test)]
+mod test_util {
+    use candle_core::Tensor;
+
+    /// The largest absolute element-wise difference of two f32 tensors.
+    pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .and_then(|d| d.abs())
+            .and_then(|d| d.flatten_all())
+            .and_then(|d| d.max(0))
+            .and_then(|d| d.to_scalar::<f32>())
+            .expect("same shapes, f32")
+    }
+}

@@ -283,18 +283,7 @@ mod tests {
             .unwrap()
             .squeeze(1)
             .unwrap();
-        let diff = |a: &Tensor, b: &Tensor| {
-            (a - b)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .max(0)
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap()
-        };
+        let diff = crate::test_util::max_abs_diff;
         assert!(diff(&fused, &reference) < 1e-5);
         let gf = (fused * &weights)
             .unwrap()

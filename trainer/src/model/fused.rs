@@ -205,18 +205,7 @@ mod tests {
                 .unwrap(),
         )
         .unwrap();
-        let diff = |a: &Tensor, b: &Tensor| {
-            (a - b)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .max(0)
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap()
-        };
+        let diff = crate::test_util::max_abs_diff;
         assert!(diff(&fused, &reference) < 1e-6);
 
         let g_fused = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
