@@ -24,7 +24,15 @@ pub const BENCH_CONFIG: &str = r#"{
   "tie_word_embeddings": true, "use_sliding_window": false
 }"#;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() {
+    adamame_trainer::runtime::keep_freed_memory();
+    if let Err(e) = run() {
+        eprintln!("bench_model: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
@@ -52,18 +60,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let ids = Tensor::from_vec(ids, (batch, seq), &dev)?;
     let mask = Tensor::ones((batch, seq - 1), DType::F32, &dev)?;
-    let mut step = || -> Result<f32, Box<dyn std::error::Error>> {
-        let (loss, _) = masked_nll(&model, &ids, &mask, DEFAULT_CHUNK_ROWS)?;
-        opt.backward_step(&loss)?;
-        Ok(loss.to_scalar::<f32>()?)
+    // As `adamame-train sft` does: the step runs on candle's thread pool.
+    let mut step = || {
+        dev.with_context(|| -> candle_core::Result<f32> {
+            let (loss, _) = masked_nll(&model, &ids, &mask, DEFAULT_CHUNK_ROWS)
+                .map_err(candle_core::Error::wrap)?;
+            opt.backward_step(&loss)?;
+            loss.to_scalar::<f32>()
+        })
     };
-    step()?; // warm-up
+    if steps > 0 {
+        step()?; // warm-up; `steps` 0 skips training (to profile generation alone)
+    }
     let t0 = Instant::now();
     for _ in 0..steps {
         step()?;
     }
     let train_s = t0.elapsed().as_secs_f64();
-    let train_tps = (batch * seq * steps) as f64 / train_s;
+    let train_tps = (batch * seq * steps) as f64 / train_s.max(1e-9);
 
     // Generation with random weights: no EOS, so every row runs to max_new_tokens.
     let texts = (0..50).map(|i| format!("sample text {i} for a tokenizer"));

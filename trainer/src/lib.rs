@@ -13,6 +13,7 @@ pub mod logprobs;
 pub mod model;
 pub mod optim;
 pub mod plot;
+pub mod runtime;
 pub mod sft;
 pub mod tokenize;
 

@@ -99,6 +99,7 @@ struct LogprobsArgs {
 }
 
 fn main() {
+    adamame_trainer::runtime::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Generate(args) => generate(args),

@@ -262,7 +262,12 @@ pub fn run(cfg: &SftConfig, obs: &mut dyn Observer) -> Result<SftSummary> {
         if batches.is_empty() {
             break;
         }
-        let (mut loss, mut grads, tokens) = forward_backward(&s.model, &vars, &batches)?;
+        // On candle's thread pool: its workers stay awake between the many short
+        // parallel sections of a step.
+        let (mut loss, mut grads, tokens) = s
+            .model
+            .device()
+            .with_context(|| forward_backward(&s.model, &vars, &batches))?;
         if cfg.inject_nan_at_step == Some(step) {
             loss = f32::NAN;
         }
@@ -412,6 +417,10 @@ type StepResult = (f32, Vec<Option<Tensor>>, usize);
 
 /// Mean loss over every response token of the validation shards, in file order.
 pub fn evaluate(model: &Qwen, data: &SftData) -> Result<f32> {
+    model.device().with_context(|| evaluate_here(model, data))
+}
+
+fn evaluate_here(model: &Qwen, data: &SftData) -> Result<f32> {
     let (mut sum, mut count) = (0f64, 0f64);
     for batch in data.epoch(0) {
         let batch = batch?;

@@ -1,6 +1,7 @@
 //! The trainable Qwen2 / Qwen3 model: config, decoder, weights on disk, LoRA.
 
 pub mod config;
+pub mod few_rows;
 pub mod fused;
 pub mod lora;
 pub mod ops;

@@ -36,7 +36,7 @@ impl Linear {
         let in_features = self.weight.dim(1)?;
         let rows = x.elem_count() / in_features.max(1);
         let flat = x.reshape((rows, in_features))?;
-        let mut y = flat.matmul(&self.weight.t()?)?;
+        let mut y = super::few_rows::matmul_t(&flat, &self.weight)?;
         if let Some(bias) = &self.bias {
             y = y.broadcast_add(bias)?;
         }
@@ -647,9 +647,7 @@ impl Qwen {
         let dims = hidden.dims().to_vec();
         let h = self.config.hidden_size;
         let rows = hidden.elem_count() / h;
-        let logits = hidden
-            .reshape((rows, h))?
-            .matmul(&self.lm_head_weight().t()?)?;
+        let logits = super::few_rows::matmul_t(&hidden.reshape((rows, h))?, self.lm_head_weight())?;
         let mut out = dims;
         if let Some(last) = out.last_mut() {
             *last = self.config.vocab_size;

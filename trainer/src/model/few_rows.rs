@@ -1,0 +1,296 @@
+//! `x Wᵀ` for a handful of rows (a decoding step: one row per sequence).
+//!
+//! gemm packs W for every call, which costs as much as the product itself when
+//! x has one to sixteen rows. Here each row of W (out, in) is read once, straight
+//! from the layout PyTorch stores it in, and dotted with every row of x while it
+//! sits in L1; blocks of output columns run in parallel. The backward pass is
+//! two ordinary matmuls, so the op can sit in a training graph too.
+
+use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
+use rayon::prelude::*;
+
+/// Rows of x up to which [`matmul_t`] takes this path on the CPU.
+pub const FEW_ROWS: usize = 16;
+
+/// Output columns per parallel task: enough work to amortize the hand-off.
+const COLS_PER_TASK: usize = 64;
+
+/// Below this many multiply-adds one thread is faster than waking the pool.
+const PARALLEL_MIN_FMAS: usize = 1 << 18;
+
+/// x (m, k) times the transpose of w (n, k): (m, n). Takes the few-rows kernel
+/// for a small contiguous f32 x on the CPU and candle's matmul otherwise.
+pub fn matmul_t(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
+    let (m, _) = x.dims2()?;
+    let fits = x.device().is_cpu()
+        && x.dtype() == candle_core::DType::F32
+        && w.dtype() == candle_core::DType::F32
+        && m <= FEW_ROWS;
+    if fits {
+        x.contiguous()?.apply_op2(&w.contiguous()?, FewRowsMatmulT)
+    } else {
+        x.matmul(&w.t()?)
+    }
+}
+
+struct FewRowsMatmulT;
+
+impl CustomOp2 for FewRowsMatmulT {
+    fn name(&self) -> &'static str {
+        "few-rows-matmul-t"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (m, k) = l1.shape().dims2()?;
+        let (n, k2) = l2.shape().dims2()?;
+        if k != k2 {
+            candle_core::bail!("few-rows matmul: x has {k} columns, w has {k2}");
+        }
+        let x = super::fused::contiguous_f32(s1, l1)?;
+        let w = super::fused::contiguous_f32(s2, l2)?;
+        Ok((
+            CpuStorage::F32(few_rows(x, m, w, n, k)),
+            Shape::from((m, n)),
+        ))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let grad_x = grad.matmul(w)?;
+        let grad_w = grad.t()?.matmul(x)?;
+        Ok((Some(grad_x), Some(grad_w)))
+    }
+}
+
+/// (m, n) = x (m, k) · w (n, k)ᵀ, all row-major.
+fn few_rows(x: &[f32], m: usize, w: &[f32], n: usize, k: usize) -> Vec<f32> {
+    let kernel = block_kernel();
+    // Computed as (n, m) so that each task owns a contiguous block of output.
+    let mut out_t = vec![0f32; n * m];
+    let block = (COLS_PER_TASK * m).max(1);
+    let task = |(c, out): (usize, &mut [f32])| {
+        let first = c * COLS_PER_TASK * k;
+        let rows = out.len() / m.max(1);
+        kernel(x, &w[first..first + rows * k], k, out);
+    };
+    if m * n * k < PARALLEL_MIN_FMAS {
+        out_t.chunks_mut(block).enumerate().for_each(task);
+    } else {
+        out_t.par_chunks_mut(block).enumerate().for_each(task);
+    }
+    let mut out = vec![0f32; m * n];
+    for (j, col) in out_t.chunks(m.max(1)).enumerate() {
+        for (i, &v) in col.iter().enumerate() {
+            out[i * n + j] = v;
+        }
+    }
+    out
+}
+
+/// Fills `out` (w_rows, m) with the dot products of every row of `w` with every
+/// row of `x` (m, k).
+type BlockFn = fn(x: &[f32], w: &[f32], k: usize, out: &mut [f32]);
+
+/// The widest kernel this CPU runs, chosen at run time so that one binary
+/// serves machines with and without AVX-512.
+fn block_kernel() -> BlockFn {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU was just checked for the feature the function enables.
+            return |x, w, k, out| unsafe { block_avx512(x, w, k, out) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: as above.
+            return |x, w, k, out| unsafe { block_avx2(x, w, k, out) };
+        }
+    }
+    block_portable
+}
+
+/// Rows of W dotted with one row of x per pass: independent accumulator chains
+/// that hide the latency of the fused multiply-adds.
+const W_TILE: usize = 4;
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn block_avx512(x: &[f32], w: &[f32], k: usize, out: &mut [f32]) {
+    let m = x.len() / k;
+    let full = k / 16 * 16;
+    // Lanes of the last partial vector; the masked loads read nothing past the row.
+    let tail_mask = ((1u32 << (k - full)) - 1) as u16;
+    let dims = TileDims { k, full, tail_mask };
+    for (tile_index, tile) in w.chunks(W_TILE * k).enumerate() {
+        let first_out_row = tile_index * W_TILE;
+        let mut put = |i: usize, t: usize, v: f32| out[(first_out_row + t) * m + i] = v;
+        let mut i = 0;
+        while i < m {
+            let xp = x.as_ptr().add(i * k);
+            if m - i >= X_TILE && tile.len() == W_TILE * k {
+                let sums = tile_avx512::<X_TILE, W_TILE>(xp, tile.as_ptr(), dims);
+                for (r, row) in sums.iter().enumerate() {
+                    row.iter().enumerate().for_each(|(t, &v)| put(i + r, t, v));
+                }
+                i += X_TILE;
+            } else {
+                for t in 0..tile.len() / k {
+                    let sums = tile_avx512::<1, 1>(xp, tile.as_ptr().add(t * k), dims);
+                    put(i, t, sums[0][0]);
+                }
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Rows of x dotted with the W tile per pass: X_TILE × W_TILE accumulators
+/// (16 vector registers) share each load.
+const X_TILE: usize = 4;
+
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct TileDims {
+    k: usize,
+    /// k rounded down to whole vectors.
+    full: usize,
+    tail_mask: u16,
+}
+
+/// Dot products of R rows of x with T rows of W (rows k apart), as [r][t].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn tile_avx512<const R: usize, const T: usize>(
+    x: *const f32,
+    w: *const f32,
+    dims: TileDims,
+) -> [[f32; T]; R] {
+    use std::arch::x86_64::*;
+    let TileDims { k, full, tail_mask } = dims;
+    let mut acc = [[_mm512_setzero_ps(); T]; R];
+    let mut wv = [_mm512_setzero_ps(); T];
+    let mut c = 0;
+    while c <= full {
+        let mask = if c < full { u16::MAX } else { tail_mask };
+        if mask == 0 {
+            break;
+        }
+        for (t, v) in wv.iter_mut().enumerate() {
+            *v = _mm512_maskz_loadu_ps(mask, w.add(t * k + c));
+        }
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            let xv = _mm512_maskz_loadu_ps(mask, x.add(r * k + c));
+            for (a, v) in acc_r.iter_mut().zip(&wv) {
+                *a = _mm512_fmadd_ps(xv, *v, *a);
+            }
+        }
+        c += 16;
+    }
+    let mut sums = [[0f32; T]; R];
+    for (s_r, acc_r) in sums.iter_mut().zip(&acc) {
+        for (s, a) in s_r.iter_mut().zip(acc_r) {
+            *s = _mm512_reduce_add_ps(*a);
+        }
+    }
+    sums
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn block_avx2(x: &[f32], w: &[f32], k: usize, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let m = x.len() / k;
+    let full = k / 8 * 8;
+    for (tile_index, tile) in w.chunks(W_TILE * k).enumerate() {
+        let rows = tile.len() / k;
+        for i in 0..m {
+            let xp = x.as_ptr().add(i * k);
+            let mut acc = [_mm256_setzero_ps(); W_TILE];
+            let mut c = 0;
+            while c < full {
+                let xv = _mm256_loadu_ps(xp.add(c));
+                for (t, a) in acc.iter_mut().enumerate().take(rows) {
+                    let wv = _mm256_loadu_ps(tile.as_ptr().add(t * k + c));
+                    *a = _mm256_fmadd_ps(xv, wv, *a);
+                }
+                c += 8;
+            }
+            for (t, a) in acc.iter().enumerate().take(rows) {
+                let mut lanes = [0f32; 8];
+                _mm256_storeu_ps(lanes.as_mut_ptr(), *a);
+                let tail: f32 = (full..k).map(|c| x[i * k + c] * tile[t * k + c]).sum();
+                out[(tile_index * W_TILE + t) * m + i] = lanes.iter().sum::<f32>() + tail;
+            }
+        }
+    }
+}
+
+/// Any CPU: a plain dot product per pair of rows.
+fn block_portable(x: &[f32], w: &[f32], k: usize, out: &mut [f32]) {
+    let m = (x.len() / k.max(1)).max(1);
+    for (w_row, o) in w.chunks_exact(k.max(1)).zip(out.chunks_mut(m)) {
+        for (x_row, oi) in x.chunks_exact(k.max(1)).zip(o.iter_mut()) {
+            *oi = x_row.iter().zip(w_row).map(|(a, b)| a * b).sum();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::max_abs_diff;
+    use candle_core::{Device, Var};
+
+    /// Same values and gradients as candle's matmul, for shapes with a tail
+    /// (k not a multiple of the lanes), one row, and more columns than a task.
+    #[test]
+    fn matches_matmul_in_value_and_gradient() {
+        let dev = Device::Cpu;
+        for (m, n, k) in [(1, 3, 5), (8, 200, 70), (16, 129, 256)] {
+            let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (m, k), &dev).unwrap()).unwrap();
+            let w = Var::from_tensor(&Tensor::randn(0f32, 1.0, (n, k), &dev).unwrap()).unwrap();
+            let g = Tensor::randn(0f32, 1.0, (m, n), &dev).unwrap();
+            let ours = matmul_t(x.as_tensor(), w.as_tensor()).unwrap();
+            let reference = x.as_tensor().matmul(&w.as_tensor().t().unwrap()).unwrap();
+            assert!(max_abs_diff(&ours, &reference) < 1e-4, "{m}x{n}x{k}");
+
+            let grads = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
+            let ref_grads = (reference * &g)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            for v in [&x, &w] {
+                let (a, b) = (
+                    grads.get(v.as_tensor()).unwrap(),
+                    ref_grads.get(v.as_tensor()).unwrap(),
+                );
+                assert!(max_abs_diff(a, b) < 1e-4, "gradient {m}x{n}x{k}");
+            }
+        }
+    }
+
+    #[test]
+    fn more_rows_fall_back_to_matmul() {
+        let dev = Device::Cpu;
+        let x = Tensor::randn(0f32, 1.0, (FEW_ROWS + 1, 4), &dev).unwrap();
+        let w = Tensor::randn(0f32, 1.0, (3, 4), &dev).unwrap();
+        let y = matmul_t(&x, &w).unwrap();
+        assert_eq!(y.dims(), &[FEW_ROWS + 1, 3]);
+        let reference = x.matmul(&w.t().unwrap()).unwrap();
+        assert!(max_abs_diff(&y, &reference) < 1e-5);
+    }
+}
