@@ -100,11 +100,11 @@ fn few_rows(x: &[f32], m: usize, w: &[f32], n: usize, k: usize) -> Vec<f32> {
 
 /// Fills `out` (w_rows, m) with the dot products of every row of `w` with every
 /// row of `x` (m, k).
-type BlockFn = fn(x: &[f32], w: &[f32], k: usize, out: &mut [f32]);
+pub(crate) type BlockFn = fn(x: &[f32], w: &[f32], k: usize, out: &mut [f32]);
 
 /// The widest kernel this CPU runs, chosen at run time so that one binary
 /// serves machines with and without AVX-512.
-fn block_kernel() -> BlockFn {
+pub(crate) fn block_kernel() -> BlockFn {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {

@@ -1,11 +1,13 @@
 //! The trainable Qwen2 / Qwen3 model: config, decoder, weights on disk, LoRA.
 
 pub mod config;
+pub mod decode_attention;
 pub mod few_rows;
 pub mod fused;
 pub mod lora;
 pub mod ops;
 pub mod qwen;
+pub mod rms_norm;
 pub mod weights;
 
 pub use config::{Arch, Config};

@@ -13,7 +13,11 @@ use crate::error::Result;
 const MASKED: f32 = -1e30;
 
 /// RMSNorm as transformers computes it: normalize in f32, cast back, then scale.
+/// f32 on the CPU takes the fused kernel of [`super::rms_norm`].
 pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
+    if let Some(y) = super::rms_norm::rms_norm(x, weight, eps)? {
+        return Ok(y);
+    }
     let dtype = x.dtype();
     let x32 = x.to_dtype(DType::F32)?;
     let variance = x32.sqr()?.mean_keepdim(D::Minus1)?;
@@ -84,6 +88,9 @@ pub fn attention(
     mask: &CausalMask,
     scale: f64,
 ) -> Result<Tensor> {
+    if let Some(out) = super::decode_attention::attend_one(q, k, v, mask, scale)? {
+        return Ok(out);
+    }
     let (b, hq, t, d) = q.dims4()?;
     let (_, hkv, s, _) = k.dims4()?;
     let groups = hq / hkv;
