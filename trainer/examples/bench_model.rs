@@ -24,6 +24,10 @@ pub const BENCH_CONFIG: &str = r#"{
   "tie_word_embeddings": true, "use_sliding_window": false
 }"#;
 
+#[global_allocator]
+static ALLOC: adamame_trainer::runtime::ReusingAlloc =
+    adamame_trainer::runtime::ReusingAlloc::new();
+
 fn main() {
     adamame_trainer::runtime::keep_freed_memory();
     if let Err(e) = run() {

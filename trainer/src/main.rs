@@ -98,6 +98,10 @@ struct LogprobsArgs {
     model: ModelArgs,
 }
 
+#[global_allocator]
+static ALLOC: adamame_trainer::runtime::ReusingAlloc =
+    adamame_trainer::runtime::ReusingAlloc::new();
+
 fn main() {
     adamame_trainer::runtime::keep_freed_memory();
     let cli = Cli::parse();
