@@ -67,9 +67,10 @@ impl CustomOp2 for FewRowsMatmulT {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let grad_x = grad.matmul(w)?;
-        let grad_w = grad.t()?.matmul(x)?;
-        Ok((Some(grad_x), Some(grad_w)))
+        // Only for inputs in the graph: a frozen weight must get no gradient.
+        let grad_x = x.track_op().then(|| grad.matmul(w)).transpose()?;
+        let grad_w = w.track_op().then(|| grad.t()?.matmul(x)).transpose()?;
+        Ok((grad_x, grad_w))
     }
 }
 

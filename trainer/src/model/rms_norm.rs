@@ -94,9 +94,16 @@ impl CustomOp2 for RmsNorm {
         let h = w.elem_count();
         let rows = x.elem_count() / h;
         let both = x.apply_op3_no_bwd(w, &grad.contiguous()?, &RmsNormBackward(*self))?;
-        let grad_x = both.narrow(0, 0, rows)?.reshape(x.shape())?;
-        let grad_w = both.narrow(0, rows, 1)?.reshape(w.shape())?;
-        Ok((Some(grad_x), Some(grad_w)))
+        // Only for inputs in the graph: a frozen norm weight must get no gradient.
+        let grad_x = x
+            .track_op()
+            .then(|| both.narrow(0, 0, rows)?.reshape(x.shape()))
+            .transpose()?;
+        let grad_w = w
+            .track_op()
+            .then(|| both.narrow(0, rows, 1)?.reshape(w.shape()))
+            .transpose()?;
+        Ok((grad_x, grad_w))
     }
 }
 
