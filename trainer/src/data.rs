@@ -316,41 +316,6 @@ impl Batch {
         }
     }
 
-    /// The rows cut into up to `parts` batches of consecutive rows, each trimmed to
-    /// its own longest row (for data-parallel forward/backward passes).
-    pub fn split(&self, parts: usize) -> Vec<Batch> {
-        let per = self.rows.div_ceil(parts.max(1)).max(1);
-        let row = |r: usize| {
-            let ids = &self.input_ids[r * self.len..(r + 1) * self.len];
-            let mask = &self.loss_mask[r * (self.len - 1)..(r + 1) * (self.len - 1)];
-            // Real length: up to the last counted position, else the unmasked prefix.
-            let last = mask.iter().rposition(|&m| m > 0.0).map_or(1, |i| i + 2);
-            (ids, mask, last)
-        };
-        (0..self.rows)
-            .step_by(per)
-            .map(|start| {
-                let rows: Vec<_> = (start..(start + per).min(self.rows)).map(row).collect();
-                let len = rows.iter().map(|r| r.2).max().unwrap_or(2).max(2);
-                let mut input_ids = Vec::with_capacity(rows.len() * len);
-                let mut loss_mask = Vec::with_capacity(rows.len() * (len - 1));
-                for (ids, mask, _) in &rows {
-                    input_ids.extend_from_slice(&ids[..len]);
-                    loss_mask.extend_from_slice(&mask[..len - 1]);
-                }
-                let loss_tokens = loss_mask.iter().filter(|&&m| m > 0.0).count();
-                Batch {
-                    input_ids,
-                    loss_mask,
-                    rows: rows.len(),
-                    len,
-                    tokens: 0,
-                    loss_tokens,
-                }
-            })
-            .collect()
-    }
-
     /// (rows, len) u32 ids and (rows, len - 1) f32 mask.
     pub fn tensors(&self, device: &Device) -> Result<(Tensor, Tensor)> {
         let ids = Tensor::from_slice(&self.input_ids, (self.rows, self.len), device)?;
