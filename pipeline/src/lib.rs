@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod card;
+pub mod chars;
 pub mod jsonl;
 pub mod lang;
 pub mod normalize;

@@ -62,9 +62,9 @@ pub fn approximate_tokens(text: &str) -> usize {
         *other = 0;
     };
     for c in text.chars() {
-        if c.is_ascii_alphabetic() || (c.is_alphabetic() && (c as u32) < 0x250) {
+        if c.is_ascii_alphabetic() || (crate::chars::is_alphabetic(c) && (c as u32) < 0x250) {
             latin_bytes += c.len_utf8();
-        } else if c.is_alphabetic() && !is_cjk(c) {
+        } else if crate::chars::is_alphabetic(c) && !is_cjk(c) {
             other_script_chars += 1;
         } else {
             flush(&mut tokens, &mut latin_bytes, &mut other_script_chars);

@@ -26,7 +26,7 @@ pub fn for_each_unit(text: &str, mut emit: impl FnMut(u64)) {
             let mut h = Fnv::new();
             h.write_char(c);
             emit(h.finish());
-        } else if c.is_alphanumeric() {
+        } else if crate::chars::is_alphanumeric(c) {
             for l in c.to_lowercase() {
                 word.write_char(l);
             }
@@ -63,7 +63,7 @@ fn combine(units: &[u64]) -> u64 {
 }
 
 /// SplitMix64 finalizer: a fast, well-distributed 64-bit mix.
-pub fn mix(mut z: u64) -> u64 {
+pub const fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

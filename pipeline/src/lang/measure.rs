@@ -345,7 +345,7 @@ pub fn without_names(text: &str) -> String {
     let mut in_word = false;
     let mut skip = false;
     for c in text.chars() {
-        if c.is_alphabetic() {
+        if crate::chars::is_alphabetic(c) {
             if !in_word {
                 in_word = true;
                 skip = !sentence_start && c.is_uppercase();

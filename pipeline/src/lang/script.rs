@@ -138,7 +138,7 @@ pub fn script_of(c: char) -> Option<Script> {
     };
     // Marks and signs inside the letter blocks count only when Unicode calls
     // them alphabetic; punctuation and digits in those blocks do not.
-    if c.is_alphabetic() {
+    if crate::chars::is_alphabetic(c) {
         Some(s)
     } else {
         None

@@ -91,7 +91,7 @@ pub const MAX_WORD: usize = 1000;
 /// Han and kana are single-character tokens for lingua and never count.
 pub fn tame_long_words(text: &str) -> std::borrow::Cow<'_, str> {
     let is_word_char = |c: char| {
-        c.is_alphabetic()
+        crate::chars::is_alphabetic(c)
             && !matches!(
                 crate::lang::script::script_of(c),
                 Some(

@@ -105,14 +105,17 @@ impl ScriptLayered {
 fn latin_words(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for w in text.split(|c: char| {
-        !(c.is_alphabetic() || c == '\'' || c == '-' || super::script::is_word_continuer(c))
+        !(crate::chars::is_alphabetic(c)
+            || c == '\''
+            || c == '-'
+            || super::script::is_word_continuer(c))
     }) {
-        let mut chars = w.chars().filter(|c| c.is_alphabetic());
+        let mut chars = w.chars().filter(|&c| crate::chars::is_alphabetic(c));
         let latin = chars
             .next()
             .is_some_and(|c| super::script::script_of(c) == Some(super::script::Script::Latin))
             && w.chars()
-                .filter(|c| c.is_alphabetic())
+                .filter(|&c| crate::chars::is_alphabetic(c))
                 .all(|c| super::script::script_of(c) == Some(super::script::Script::Latin));
         if latin {
             out.push_str(w);

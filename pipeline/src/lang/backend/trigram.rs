@@ -154,7 +154,7 @@ impl TrigramTable {
         let mut sentence_start = true;
         let mut skip = false;
         for c in text.chars() {
-            if !c.is_alphabetic() {
+            if !crate::chars::is_alphabetic(c) {
                 if len > 0 || skip {
                     sentence_start = false;
                 }
@@ -245,14 +245,21 @@ impl TrigramTable {
     /// keeps them). `None` when the text is short or has no trigram.
     pub fn lingua_long_text(&self, text: &str) -> Option<&'static str> {
         let n = self.langs.len();
-        if n == 0 || text.chars().filter(|c| c.is_alphabetic()).take(120).count() < 120 {
+        if n == 0
+            || text
+                .chars()
+                .filter(|&c| crate::chars::is_alphabetic(c))
+                .take(120)
+                .count()
+                < 120
+        {
             return None;
         }
         let mut seen: std::collections::HashSet<u64, BuildHasherDefault<Fx>> = Default::default();
         let mut sums = [0.0f64; MAX];
         let (mut a, mut b): (Option<char>, Option<char>) = (None, None);
         for c in text.chars() {
-            if !c.is_alphabetic() {
+            if !crate::chars::is_alphabetic(c) {
                 (a, b) = (None, None);
                 continue;
             }
