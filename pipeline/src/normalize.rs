@@ -2,11 +2,18 @@
 //! Unicode NFC, markdown heading prefixes (`## `) removed at line starts,
 //! surrounding whitespace trimmed.
 
-use unicode_normalization::UnicodeNormalization;
+use std::borrow::Cow;
+
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 /// NFC, without `#`-heading prefixes at line starts, trimmed.
 pub fn normalize(text: &str) -> String {
-    let nfc: String = text.nfc().collect();
+    // Most generations are NFC already: the quick check is one table lookup
+    // per character, where composing decomposes and recomposes everything.
+    let nfc = match is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(text),
+        IsNormalized::No | IsNormalized::Maybe => Cow::Owned(text.nfc().collect()),
+    };
     let mut out = String::with_capacity(nfc.len());
     for (i, line) in nfc.split('\n').enumerate() {
         if i > 0 {
