@@ -8,6 +8,7 @@ pub mod lora;
 pub mod ops;
 pub mod qwen;
 pub mod rms_norm;
+pub mod rope;
 pub mod weights;
 
 pub use config::{Arch, Config};

@@ -50,6 +50,16 @@ pub fn rope_cos_sin(
     Ok((cos, sin))
 }
 
+/// Rotate-half RoPE on x of shape (b, t, heads, head_dim), returned as
+/// (b, heads, t, head_dim): the fused kernel of [`super::rope`] for f32 on the
+/// CPU, else [`apply_rope`] after the transpose.
+pub fn rope_then_transpose(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+    match super::rope::rope_bthd(x, cos, sin)? {
+        Some(y) => Ok(y.transpose(1, 2)?),
+        None => apply_rope(&x.transpose(1, 2)?, cos, sin),
+    }
+}
+
 /// Rotate-half RoPE on x of shape (b, heads, t, head_dim).
 pub fn apply_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
     let half = x.dim(D::Minus1)? / 2;

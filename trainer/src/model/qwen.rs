@@ -993,8 +993,8 @@ impl Attention {
             q = ops::rms_norm(&q, qn, eps)?;
             k = ops::rms_norm(&k, kn, eps)?;
         }
-        let q = ops::apply_rope(&q.transpose(1, 2)?, cos, sin)?;
-        let k = ops::apply_rope(&k.transpose(1, 2)?, cos, sin)?;
+        let q = ops::rope_then_transpose(&q, cos, sin)?;
+        let k = ops::rope_then_transpose(&k, cos, sin)?;
         let v = v.transpose(1, 2)?;
         let (k, v) = match cache {
             Some(slot) => slot.append(&k, &v)?,
