@@ -9,6 +9,7 @@ pub mod ops;
 pub mod qwen;
 pub mod rms_norm;
 pub mod rope;
+pub mod swiglu;
 pub mod weights;
 
 pub use config::{Arch, Config};

@@ -964,9 +964,13 @@ impl Block {
 
 impl Mlp {
     fn forward(&self, x: &Tensor, rng: Option<&Mutex<ChaCha8Rng>>) -> Result<Tensor> {
-        let gate = self.gate_proj.forward(x, rng)?.silu()?;
+        let gate = self.gate_proj.forward(x, rng)?;
         let up = self.up_proj.forward(x, rng)?;
-        self.down_proj.forward(&(gate * up)?, rng)
+        let hidden = match super::swiglu::swiglu(&gate, &up)? {
+            Some(h) => h,
+            None => (gate.silu()? * up)?,
+        };
+        self.down_proj.forward(&hidden, rng)
     }
 }
 
