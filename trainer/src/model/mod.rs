@@ -3,6 +3,7 @@
 pub mod config;
 pub mod decode_attention;
 pub mod few_rows;
+pub mod flash;
 pub mod fused;
 pub mod lora;
 pub mod ops;

@@ -89,8 +89,11 @@ pub fn log_sum_exp_last_dim(x: &Tensor) -> Result<Tensor> {
 ///
 /// q: (b, hq, t, d); k, v: (b, hkv, s, d) with hq a multiple of hkv and s =
 /// mask.offset + t. Scores and softmax are in f32 (as transformers' eager
-/// attention). On the CPU the masked softmax is one fused kernel; elsewhere it
-/// is composed from primitives with an additive mask. Returns (b, hq, t, d).
+/// attention). On the CPU in f32: one new query over a cache takes
+/// [`super::decode_attention`], anything else the blockwise kernel of
+/// [`super::flash`] (no (t × s) tensors kept). Other CPU dtypes use the fused
+/// masked softmax; other devices compose primitives with an additive mask.
+/// Returns (b, hq, t, d).
 pub fn attention(
     q: &Tensor,
     k: &Tensor,
@@ -99,6 +102,9 @@ pub fn attention(
     scale: f64,
 ) -> Result<Tensor> {
     if let Some(out) = super::decode_attention::attend_one(q, k, v, mask, scale)? {
+        return Ok(out);
+    }
+    if let Some(out) = super::flash::attention(q, k, v, mask, scale)? {
         return Ok(out);
     }
     let (b, hq, t, d) = q.dims4()?;
