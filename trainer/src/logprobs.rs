@@ -5,9 +5,11 @@
 //! instead of keeping them.
 
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::model::ops::log_sum_exp_last_dim;
+use crate::model::vexp;
 use crate::model::Qwen;
 use crate::tokenize::Tok;
 
@@ -60,14 +62,75 @@ fn chosen_logprobs_values(
             .narrow(0, start, len)?
             .matmul(&w_t)?
             .to_dtype(DType::F32)?;
-        let picked = logits
-            .gather(&targets.narrow(0, start, len)?.unsqueeze(1)?, 1)?
-            .squeeze(1)?;
-        let lse = log_sum_exp_last_dim(&logits)?.squeeze(1)?;
-        parts.push((picked - lse)?);
+        let targets = targets.narrow(0, start, len)?;
+        if let Some(rows) = CpuRows::of(&logits, &targets)? {
+            parts.push(Tensor::from_vec(
+                rows.chosen_logprobs(),
+                len,
+                logits.device(),
+            )?);
+        } else {
+            let picked = logits.gather(&targets.unsqueeze(1)?, 1)?.squeeze(1)?;
+            let lse = log_sum_exp_last_dim(&logits)?.squeeze(1)?;
+            parts.push((picked - lse)?);
+        }
         start += len;
     }
     Ok(Tensor::cat(&parts, 0)?)
+}
+
+/// A block of f32 logits (rows × vocab) on the CPU with one target per row:
+/// the vocabulary softmax row by row in one or two passes (vectorized exp),
+/// where composed ops take six to eight passes over the block.
+struct CpuRows {
+    logits: Vec<f32>,
+    targets: Vec<u32>,
+    vocab: usize,
+}
+
+impl CpuRows {
+    fn of(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Option<Self>> {
+        if !logits.device().is_cpu() || logits.dtype() != DType::F32 {
+            return Ok(None);
+        }
+        let vocab = logits.dim(1)?;
+        let targets = targets.to_dtype(DType::U32)?.to_vec1::<u32>()?;
+        if targets.iter().any(|&t| t as usize >= vocab) {
+            candle_core::bail!("a target token is outside the vocabulary ({vocab})");
+        }
+        Ok(Some(Self {
+            logits: logits.flatten_all()?.to_vec1::<f32>()?,
+            targets,
+            vocab,
+        }))
+    }
+
+    /// log softmax(row)[target] per row.
+    fn chosen_logprobs(mut self) -> Vec<f32> {
+        let vocab = self.vocab.max(1);
+        self.logits
+            .par_chunks_mut(vocab)
+            .zip(self.targets.par_iter())
+            .map(|(row, &t)| {
+                let picked = row[t as usize];
+                picked - vexp::softmax_in_place(row)
+            })
+            .collect()
+    }
+
+    /// d (g · log softmax(row)[target]) / d row = g · (onehot(target) − softmax(row)).
+    fn dlogits(mut self, g: &[f32]) -> Vec<f32> {
+        let vocab = self.vocab.max(1);
+        self.logits
+            .par_chunks_mut(vocab)
+            .zip(self.targets.par_iter().zip(g.par_iter()))
+            .for_each(|(row, (&t, &gr))| {
+                vexp::softmax_in_place(row);
+                row.iter_mut().for_each(|p| *p *= -gr);
+                row[t as usize] += gr;
+            });
+        self.logits
+    }
 }
 
 /// Carries precomputed log-probabilities (third argument) and supplies their
@@ -131,16 +194,25 @@ impl CustomOp3 for ChosenLogprobs {
             let len = self.chunk_rows.min(n - start);
             let hc = h.narrow(0, start, len)?;
             let logits = hc.matmul(&w.t()?)?.to_dtype(DType::F32)?;
-            let max = logits.max_keepdim(1)?;
-            let exp = logits.broadcast_sub(&max)?.exp()?;
-            let p = exp.broadcast_div(&exp.sum_keepdim(1)?)?;
-            let gc = g.narrow(0, start, len)?.unsqueeze(1)?;
-            let idx = self.targets.narrow(0, start, len)?.unsqueeze(1)?;
-            let dlogits = p
-                .broadcast_mul(&gc)?
-                .neg()?
-                .scatter_add(&idx, &gc, 1)?
-                .to_dtype(h.dtype())?;
+            let targets = self.targets.narrow(0, start, len)?;
+            let gc = g.narrow(0, start, len)?;
+            let dlogits = match CpuRows::of(&logits, &targets)? {
+                Some(rows) => {
+                    let shape = logits.shape().clone();
+                    let d = rows.dlogits(&gc.to_vec1::<f32>()?);
+                    Tensor::from_vec(d, shape, logits.device())?
+                }
+                None => {
+                    let max = logits.max_keepdim(1)?;
+                    let exp = logits.broadcast_sub(&max)?.exp()?;
+                    let p = exp.broadcast_div(&exp.sum_keepdim(1)?)?;
+                    let gc = gc.unsqueeze(1)?;
+                    p.broadcast_mul(&gc)?
+                        .neg()?
+                        .scatter_add(&targets.unsqueeze(1)?, &gc, 1)?
+                }
+            }
+            .to_dtype(h.dtype())?;
             grad_h.push(dlogits.matmul(&w)?);
             if want_w {
                 let gw = dlogits.t()?.matmul(&hc)?;

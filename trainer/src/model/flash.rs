@@ -16,6 +16,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use super::fused::{contiguous_f32, CausalMask};
+use super::vexp;
 
 /// Queries and keys per block.
 const BLOCK: usize = 64;
@@ -254,11 +255,8 @@ impl Flash {
                         continue;
                     }
                     let keep = (max[r] - new_max).exp();
-                    let mut row_sum = 0f32;
-                    for x in row.iter_mut() {
-                        *x = (*x - new_max).exp();
-                        row_sum += *x;
-                    }
+                    vexp::exp_shifted(row, new_max);
+                    let row_sum = vexp::sum(row);
                     sum[r] = sum[r] * keep + row_sum;
                     max[r] = new_max;
                     acc[r * d..(r + 1) * d].iter_mut().for_each(|a| *a *= keep);
@@ -469,7 +467,7 @@ impl Flash {
                 );
                 self.mask_scores(p, bi, i0, j0, nk, s);
                 for (r, prow) in p.chunks_mut(nk).enumerate() {
-                    prow.iter_mut().for_each(|x| *x = (*x - lse[r]).exp());
+                    vexp::exp_shifted(prow, lse[r]);
                 }
                 // dV += Pᵀ dO
                 let dv_blk = &mut dv[j0 * d..(j0 + nk) * d];

@@ -11,6 +11,7 @@ pub mod qwen;
 pub mod rms_norm;
 pub mod rope;
 pub mod swiglu;
+pub mod vexp;
 pub mod weights;
 
 pub use config::{Arch, Config};
