@@ -26,8 +26,11 @@ fn exp_one(x: f32) -> f32 {
         * r
         + 0.5;
     let y = p * z + r + 1.0;
-    // 2ⁿ in two factors: n reaches 128 just below the overflow threshold.
-    let n = n as i32;
+    // n as an integer by the float-addition trick (exact for |n| < 2²²), which
+    // vectorizes where `as i32` (saturating) does not; then 2ⁿ in two factors:
+    // n reaches 128 just below the overflow threshold.
+    const SHIFTER: f32 = 12_582_912.0; // 1.5 · 2²³
+    let n = (n + SHIFTER).to_bits() as i32 - SHIFTER.to_bits() as i32;
     let half = n >> 1;
     let pow2 = |e: i32| f32::from_bits(((e + 127) << 23) as u32);
     let v = y * pow2(half) * pow2(n - half);
