@@ -10,9 +10,9 @@ use std::time::Instant;
 use adamame_trainer::generate::{Generator, SamplingParams};
 use adamame_trainer::logprobs::{masked_nll, DEFAULT_CHUNK_ROWS};
 use adamame_trainer::model::{Config, Qwen};
+use adamame_trainer::optim::{AdamW, AdamWConfig};
 use adamame_trainer::tokenize::{Tok, PLAIN_SPECIAL_TOKENS};
 use candle_core::{DType, Device, Tensor};
-use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -51,10 +51,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut model = Qwen::new_random(cfg, DType::F32, &dev, 0)?;
     model.make_fully_trainable()?;
     let params: usize = model.trainable_vars().iter().map(|v| v.elem_count()).sum();
+    // The optimizer `adamame-train sft` uses; decay 0.01 as torch.optim.AdamW's default.
+    let vars = model.named_trainable_vars();
+    let var_list: Vec<_> = vars.iter().map(|(_, v)| v.clone()).collect();
     let mut opt = AdamW::new(
-        model.trainable_vars(),
-        ParamsAdamW {
-            lr: 1e-4,
+        vars,
+        AdamWConfig {
+            weight_decay: 0.01,
             ..Default::default()
         },
     )?;
@@ -69,7 +72,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         dev.with_context(|| -> candle_core::Result<f32> {
             let (loss, _) = masked_nll(&model, &ids, &mask, DEFAULT_CHUNK_ROWS)
                 .map_err(candle_core::Error::wrap)?;
-            opt.backward_step(&loss)?;
+            let store = loss.backward()?;
+            let grads: Vec<_> = var_list
+                .iter()
+                .map(|v| store.get(v.as_tensor()).cloned())
+                .collect();
+            opt.step(&grads, 1e-4).map_err(candle_core::Error::wrap)?;
             loss.to_scalar::<f32>()
         })
     };
