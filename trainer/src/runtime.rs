@@ -178,6 +178,20 @@ unsafe impl GlobalAlloc for ReusingAlloc {
         }
         self.keep(ptr, layout);
     }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if layout.size() < BIG_BLOCK && new_size < BIG_BLOCK {
+            // Small on both sides: glibc grows in place when it can.
+            return System.realloc(ptr, layout, new_size);
+        }
+        let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
+        let new = self.alloc(new_layout);
+        if !new.is_null() {
+            std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+            self.dealloc(ptr, layout);
+        }
+        new
+    }
 }
 
 #[cfg(test)]
@@ -210,6 +224,27 @@ mod tests {
             let s = a.alloc(small);
             a.dealloc(s, small);
             assert_eq!(a.with_cache(|c| c.blocks.iter().flatten().count()), 2);
+        }
+    }
+
+    #[test]
+    fn realloc_keeps_the_contents_across_the_big_block_boundary() {
+        let a = ReusingAlloc::new();
+        let small = Layout::from_size_align(4096, 8).unwrap();
+        unsafe {
+            let p = a.alloc(small);
+            p.write_bytes(9, small.size());
+            let grown = a.realloc(p, small, BIG_BLOCK + 64);
+            let bytes = std::slice::from_raw_parts(grown, small.size());
+            assert!(bytes.iter().all(|&b| b == 9));
+            let big = Layout::from_size_align(BIG_BLOCK + 64, 8).unwrap();
+            let shrunk = a.realloc(grown, big, 1024);
+            assert!(std::slice::from_raw_parts(shrunk, 1024)
+                .iter()
+                .all(|&b| b == 9));
+            a.dealloc(shrunk, Layout::from_size_align(1024, 8).unwrap());
+            // The big block went to the cache when it shrank.
+            assert_eq!(a.with_cache(|c| c.bytes), BIG_BLOCK + 64);
         }
     }
 
