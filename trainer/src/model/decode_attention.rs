@@ -26,8 +26,7 @@ pub fn attend_one(
     mask: &CausalMask,
     scale: f64,
 ) -> candle_core::Result<Option<Tensor>> {
-    let f32_cpu = |x: &Tensor| x.device().is_cpu() && x.dtype() == candle_core::DType::F32;
-    if mask.t != 1 || mask.offset == 0 || !(f32_cpu(q) && f32_cpu(k) && f32_cpu(v)) {
+    if mask.t != 1 || mask.offset == 0 || !super::fused::all_cpu_f32(&[q, k, v]) {
         return Ok(None);
     }
     let op = DecodeAttention {

@@ -22,10 +22,7 @@ const PARALLEL_MIN_FMAS: usize = 1 << 18;
 /// for a small contiguous f32 x on the CPU and candle's matmul otherwise.
 pub fn matmul_t(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
     let (m, _) = x.dims2()?;
-    let fits = x.device().is_cpu()
-        && x.dtype() == candle_core::DType::F32
-        && w.dtype() == candle_core::DType::F32
-        && m <= FEW_ROWS;
+    let fits = m <= FEW_ROWS && super::fused::all_cpu_f32(&[x, w]);
     if fits {
         x.contiguous()?.apply_op2(&w.contiguous()?, FewRowsMatmulT)
     } else {

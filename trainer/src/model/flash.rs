@@ -30,8 +30,7 @@ pub fn attention(
     mask: &CausalMask,
     scale: f64,
 ) -> candle_core::Result<Option<Tensor>> {
-    let f32_cpu = |x: &Tensor| x.device().is_cpu() && x.dtype() == candle_core::DType::F32;
-    if !(f32_cpu(q) && f32_cpu(k) && f32_cpu(v)) {
+    if !super::fused::all_cpu_f32(&[q, k, v]) {
         return Ok(None);
     }
     let d = q.dim(3)?;

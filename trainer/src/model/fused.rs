@@ -13,6 +13,29 @@ use rayon::prelude::*;
 /// decoding step's few rows to the thread pool costs more than it saves.
 const PARALLEL_MIN_ELEMS: usize = 1 << 15;
 
+/// Whether every tensor is f32 on the CPU: where the fused kernels apply.
+pub(crate) fn all_cpu_f32(tensors: &[&Tensor]) -> bool {
+    tensors
+        .iter()
+        .all(|t| t.device().is_cpu() && t.dtype() == candle_core::DType::F32)
+}
+
+/// Runs `f(block_index, block)` over `out` in blocks of `block_len`, in
+/// parallel when there is more than one block.
+pub(crate) fn for_each_block<F>(out: &mut [f32], block_len: usize, f: F)
+where
+    F: Fn(usize, &mut [f32]) + Sync + Send,
+{
+    let block_len = block_len.max(1);
+    if out.len() <= block_len {
+        f(0, out);
+    } else {
+        out.par_chunks_mut(block_len)
+            .enumerate()
+            .for_each(|(i, block)| f(i, block));
+    }
+}
+
 /// Which keys each query row of an attention score matrix may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CausalMask {

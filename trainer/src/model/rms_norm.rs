@@ -8,7 +8,7 @@
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::fused::contiguous_f32;
+use super::fused::{contiguous_f32, for_each_block};
 
 /// Rows per parallel task; fixed, so that the weight gradient, summed per
 /// block and then across blocks in order, does not depend on the thread count.
@@ -18,11 +18,7 @@ const ROWS_PER_TASK: usize = 64;
 /// f32 x (…, h) and w (h) on the CPU. None when the kernel does not apply.
 pub fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> candle_core::Result<Option<Tensor>> {
     let h = w.elem_count();
-    let fits = x.device().is_cpu()
-        && x.dtype() == candle_core::DType::F32
-        && w.dtype() == candle_core::DType::F32
-        && x.dims().last() == Some(&h)
-        && h > 0;
+    let fits = x.dims().last() == Some(&h) && h > 0 && super::fused::all_cpu_f32(&[x, w]);
     if !fits {
         return Ok(None);
     }
@@ -42,20 +38,6 @@ impl RmsNorm {
     }
 }
 
-fn for_row_blocks<F>(out: &mut [f32], h: usize, f: F)
-where
-    F: Fn(usize, &mut [f32]) + Sync + Send,
-{
-    let block = ROWS_PER_TASK * h;
-    if out.len() <= block {
-        f(0, out);
-    } else {
-        out.par_chunks_mut(block)
-            .enumerate()
-            .for_each(|(i, o)| f(i * ROWS_PER_TASK, o));
-    }
-}
-
 impl CustomOp2 for RmsNorm {
     fn name(&self) -> &'static str {
         "rms-norm"
@@ -72,7 +54,8 @@ impl CustomOp2 for RmsNorm {
         let w = contiguous_f32(s2, l2)?;
         let h = w.len();
         let mut out = vec![0f32; x.len()];
-        for_row_blocks(&mut out, h, |first_row, o| {
+        for_each_block(&mut out, ROWS_PER_TASK * h, |block, o| {
+            let first_row = block * ROWS_PER_TASK;
             let x = &x[first_row * h..first_row * h + o.len()];
             for (yr, xr) in o.chunks_mut(h).zip(x.chunks(h)) {
                 let r = self.inv_rms(xr);

@@ -7,9 +7,8 @@
 //! layout the projections produce, before the transpose.
 
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
-use rayon::prelude::*;
 
-use super::fused::contiguous_f32;
+use super::fused::{contiguous_f32, for_each_block};
 
 /// (b, t) positions per parallel task.
 const POSITIONS_PER_TASK: usize = 64;
@@ -17,8 +16,7 @@ const POSITIONS_PER_TASK: usize = 64;
 /// RoPE on x (b, t, heads, d) with cos, sin of shape (b, 1, t, d) (as
 /// [`super::ops::rope_cos_sin`] makes them). None unless all are f32 on the CPU.
 pub fn rope_bthd(x: &Tensor, cos: &Tensor, sin: &Tensor) -> candle_core::Result<Option<Tensor>> {
-    let f32_cpu = |t: &Tensor| t.device().is_cpu() && t.dtype() == candle_core::DType::F32;
-    if !(f32_cpu(x) && f32_cpu(cos) && f32_cpu(sin)) {
+    if !super::fused::all_cpu_f32(&[x, cos, sin]) {
         return Ok(None);
     }
     let (b, t, _, d) = x.dims4()?;
@@ -39,19 +37,12 @@ where
     F: Fn(usize, &mut [f32], &[f32]) + Sync + Send,
 {
     let block = POSITIONS_PER_TASK * row_len;
-    let run = |(i, (o, xs)): (usize, (&mut [f32], &[f32]))| {
+    for_each_block(out, block, |i, o| {
+        let xs = &x[i * block..i * block + o.len()];
         for (k, (o_row, x_row)) in o.chunks_mut(row_len).zip(xs.chunks(row_len)).enumerate() {
             row(i * POSITIONS_PER_TASK + k, o_row, x_row);
         }
-    };
-    if out.len() <= block {
-        run((0, (out, x)));
-    } else {
-        out.par_chunks_mut(block)
-            .zip(x.par_chunks(block))
-            .enumerate()
-            .for_each(run);
-    }
+    });
 }
 
 fn check_shapes(lx: &Layout, lc: &Layout) -> candle_core::Result<(usize, usize)> {

@@ -6,17 +6,15 @@
 //! backward pass that returns both gradients.
 
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
-use rayon::prelude::*;
 
-use super::fused::contiguous_f32;
+use super::fused::{contiguous_f32, for_each_block};
 
 /// Elements per parallel task.
 const PER_TASK: usize = 1 << 14;
 
 /// silu(gate) · up for f32 tensors of one shape on the CPU; None otherwise.
 pub fn swiglu(gate: &Tensor, up: &Tensor) -> candle_core::Result<Option<Tensor>> {
-    let f32_cpu = |t: &Tensor| t.device().is_cpu() && t.dtype() == candle_core::DType::F32;
-    if !(f32_cpu(gate) && f32_cpu(up)) || gate.shape() != up.shape() {
+    if !super::fused::all_cpu_f32(&[gate, up]) || gate.shape() != up.shape() {
         return Ok(None);
     }
     Ok(Some(
@@ -29,19 +27,12 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// `f(i, out_chunk)` over chunks of [`PER_TASK`] elements, in parallel when
-/// there is more than one.
+/// `f(first_element, out_chunk)` over chunks of [`PER_TASK`] elements.
 fn chunked<F>(out: &mut [f32], f: F)
 where
     F: Fn(usize, &mut [f32]) + Sync + Send,
 {
-    if out.len() <= PER_TASK {
-        f(0, out);
-    } else {
-        out.par_chunks_mut(PER_TASK)
-            .enumerate()
-            .for_each(|(i, o)| f(i * PER_TASK, o));
-    }
+    for_each_block(out, PER_TASK, |i, o| f(i * PER_TASK, o));
 }
 
 struct SwiGlu;
