@@ -8,6 +8,7 @@
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 
 use super::fused::{contiguous_f32, for_each_block};
+use super::vexp;
 
 /// Elements per parallel task.
 const PER_TASK: usize = 1 << 14;
@@ -20,11 +21,6 @@ pub fn swiglu(gate: &Tensor, up: &Tensor) -> candle_core::Result<Option<Tensor>>
     Ok(Some(
         gate.contiguous()?.apply_op2(&up.contiguous()?, SwiGlu)?,
     ))
-}
-
-#[inline]
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
 }
 
 /// `f(first_element, out_chunk)` over chunks of [`PER_TASK`] elements.
@@ -53,8 +49,9 @@ impl CustomOp2 for SwiGlu {
         let mut out = vec![0f32; g.len()];
         chunked(&mut out, |start, o| {
             let (g, u) = (&g[start..start + o.len()], &u[start..start + o.len()]);
+            vexp::sigmoid(g, o);
             for ((y, &gv), &uv) in o.iter_mut().zip(g).zip(u) {
-                *y = gv * sigmoid(gv) * uv;
+                *y *= gv * uv;
             }
         });
         Ok((CpuStorage::F32(out), lg.shape().clone()))
@@ -108,19 +105,21 @@ impl CustomOp3 for SwiGluBackward {
         let (d_gate, d_up) = out.split_at_mut(n);
         chunked(d_gate, |start, o| {
             let range = start..start + o.len();
+            vexp::sigmoid(&x[range.clone()], o);
             for ((d, &xv), (&uv, &gv)) in o
                 .iter_mut()
                 .zip(&x[range.clone()])
                 .zip(u[range.clone()].iter().zip(&g[range]))
             {
-                let s = sigmoid(xv);
+                let s = *d;
                 *d = gv * uv * s * (1.0 + xv * (1.0 - s));
             }
         });
         chunked(d_up, |start, o| {
             let range = start..start + o.len();
+            vexp::sigmoid(&x[range.clone()], o);
             for ((d, &xv), &gv) in o.iter_mut().zip(&x[range.clone()]).zip(&g[range]) {
-                *d = gv * xv * sigmoid(xv);
+                *d *= gv * xv;
             }
         });
         Ok((CpuStorage::F32(out), Shape::from(2 * n)))

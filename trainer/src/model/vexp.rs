@@ -81,6 +81,42 @@ pub fn exp_shifted(xs: &mut [f32], shift: f32) {
     exp_shifted_in_place(xs, shift)
 }
 
+#[inline(always)]
+fn sigmoid_of(x: &[f32], out: &mut [f32]) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = 1.0 / (1.0 + exp_one(-v));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn sigmoid_avx512(x: &[f32], out: &mut [f32]) {
+    sigmoid_of(x, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn sigmoid_avx2(x: &[f32], out: &mut [f32]) {
+    sigmoid_of(x, out)
+}
+
+/// out[i] ← 1 / (1 + exp(−x[i])) (over the shorter of the two).
+pub fn sigmoid(x: &[f32], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU was just checked for the feature the function enables.
+            return unsafe { sigmoid_avx512(x, out) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: as above.
+            return unsafe { sigmoid_avx2(x, out) };
+        }
+    }
+    sigmoid_of(x, out)
+}
+
 /// Sum with eight partial sums (a fixed order: the same on every run).
 pub fn sum(xs: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
@@ -141,6 +177,17 @@ mod tests {
         assert_eq!(xs[2..4], [f32::INFINITY, f32::INFINITY]);
         assert!(xs[4].is_nan());
         assert_eq!(xs[5], 1.0);
+    }
+
+    #[test]
+    fn sigmoid_matches_the_closed_form() {
+        let xs: Vec<f32> = (-400..=400).map(|i| i as f32 * 0.25).collect();
+        let mut ys = vec![0f32; xs.len()];
+        sigmoid(&xs, &mut ys);
+        for (&x, &y) in xs.iter().zip(&ys) {
+            let want = 1.0 / (1.0 + (-x).exp());
+            assert!((y - want).abs() < 1e-6, "sigmoid({x}) = {y}, want {want}");
+        }
     }
 
     #[test]
