@@ -15,7 +15,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::fused::{contiguous_f32, CausalMask};
+use super::fused::CausalMask;
 use super::vexp;
 
 /// Queries and keys per block.
@@ -38,9 +38,9 @@ pub fn attention(
         mask: Arc::new(mask.clone()),
         scale: scale as f32,
     };
-    let out_and_lse = q
-        .contiguous()?
-        .apply_op3(&k.contiguous()?, &v.contiguous()?, op)?;
+    // q, k and v are read in place through their strides: the transposed
+    // views of the projections and the KV cache need no copies.
+    let out_and_lse = q.apply_op3(k, v, op)?;
     Ok(Some(out_and_lse.narrow(3, 0, d)?))
 }
 
@@ -86,6 +86,47 @@ impl Dims {
     /// Offset of key `j` of KV head `h` of sequence `bi`, in rows.
     fn k_row(&self, bi: usize, h: usize, j: usize) -> usize {
         (bi * self.hkv + h) * self.s + j
+    }
+}
+
+/// A (b, heads, rows, d) input read through its strides; d must be contiguous.
+#[derive(Clone, Copy)]
+struct Strided<'a> {
+    data: &'a [f32],
+    start: usize,
+    stride_b: usize,
+    stride_h: usize,
+    stride_row: usize,
+}
+
+impl<'a> Strided<'a> {
+    fn new(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<Self> {
+        let st = layout.stride();
+        if st.len() != 4 || st[3] != 1 {
+            candle_core::bail!("flash attention: head_dim must be contiguous, strides {st:?}");
+        }
+        Ok(Self {
+            data: storage.as_slice::<f32>()?,
+            start: layout.start_offset(),
+            stride_b: st[0],
+            stride_h: st[1],
+            stride_row: st[2],
+        })
+    }
+
+    /// Rows r0..r0 + n of head h of sequence bi (each of d values), as a matrix.
+    fn rows(&self, bi: usize, h: usize, r0: usize, n: usize, d: usize) -> View<'a> {
+        let first = self.start + bi * self.stride_b + h * self.stride_h + r0 * self.stride_row;
+        let len = if n == 0 {
+            0
+        } else {
+            (n - 1) * self.stride_row + d
+        };
+        View {
+            data: &self.data[first..first + len],
+            rs: self.stride_row,
+            cs: 1,
+        }
     }
 }
 
@@ -135,6 +176,14 @@ impl<'a> View<'a> {
             data,
             rs: 1,
             cs: cols,
+        }
+    }
+    /// The transpose of this view.
+    fn t(self) -> Self {
+        Self {
+            data: self.data,
+            rs: self.cs,
+            cs: self.rs,
         }
     }
     fn fits(&self, rows: usize, cols: usize) -> bool {
@@ -219,33 +268,25 @@ impl Flash {
     }
 
     /// One (sequence, query head): rows of d outputs and their log-sum-exp.
-    fn forward_head(&self, dims: Dims, bi: usize, h: usize, x: Qkv, out: &mut [f32]) {
-        let Qkv { q, k, v } = x;
+    fn forward_head(&self, dims: Dims, bi: usize, h: usize, x: [Strided; 3], out: &mut [f32]) {
+        let [q, k, v] = x;
         let Dims { t, s, d, .. } = dims;
         let kv = h / (dims.hq / dims.hkv);
         let mut scores = vec![0f32; BLOCK * BLOCK];
         let mut acc = vec![0f32; BLOCK * d];
         for i0 in (0..t).step_by(BLOCK) {
             let nq = BLOCK.min(t - i0);
-            let q_blk = &q[dims.q_row(bi, h, i0) * d..dims.q_row(bi, h, i0 + nq) * d];
+            let q_blk = q.rows(bi, h, i0, nq, d);
             let mut max = vec![f32::NEG_INFINITY; nq];
             let mut sum = vec![0f32; nq];
             acc[..nq * d].fill(0.0);
             let (jlo, jhi) = self.key_range(bi, i0, i0 + nq, s);
             for j0 in (jlo..jhi).step_by(BLOCK) {
                 let nk = BLOCK.min(jhi - j0);
-                let k_blk = &k[dims.k_row(bi, kv, j0) * d..dims.k_row(bi, kv, j0 + nk) * d];
-                let v_blk = &v[dims.k_row(bi, kv, j0) * d..dims.k_row(bi, kv, j0 + nk) * d];
+                let k_blk = k.rows(bi, kv, j0, nk, d);
+                let v_blk = v.rows(bi, kv, j0, nk, d);
                 let sc = &mut scores[..nq * nk];
-                matmul(
-                    sc,
-                    nq,
-                    nk,
-                    d,
-                    View::rows(q_blk, d),
-                    View::transposed(k_blk, d),
-                    false,
-                );
+                matmul(sc, nq, nk, d, q_blk, k_blk.t(), false);
                 self.mask_scores(sc, bi, i0, j0, nk, s);
                 for (r, row) in sc.chunks_mut(nk).enumerate() {
                     let new_max = row.iter().fold(max[r], |m, &x| m.max(x));
@@ -260,15 +301,7 @@ impl Flash {
                     max[r] = new_max;
                     acc[r * d..(r + 1) * d].iter_mut().for_each(|a| *a *= keep);
                 }
-                matmul(
-                    &mut acc,
-                    nq,
-                    d,
-                    nk,
-                    View::rows(sc, nk),
-                    View::rows(v_blk, d),
-                    true,
-                );
+                matmul(&mut acc, nq, d, nk, View::rows(sc, nk), v_blk, true);
             }
             for r in 0..nq {
                 let o = &mut out[(i0 + r) * (d + 1)..(i0 + r + 1) * (d + 1)];
@@ -304,18 +337,16 @@ impl CustomOp3 for Flash {
         lv: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let dims = Dims::new(lq.dims(), lk.dims(), lv.dims())?;
-        let (q, k, v) = (
-            contiguous_f32(sq, lq)?,
-            contiguous_f32(sk, lk)?,
-            contiguous_f32(sv, lv)?,
-        );
+        let inputs = [
+            Strided::new(sq, lq)?,
+            Strided::new(sk, lk)?,
+            Strided::new(sv, lv)?,
+        ];
         let Dims { b, hq, t, d, .. } = dims;
         let mut out = vec![0f32; b * hq * t * (d + 1)];
         out.par_chunks_mut((t * (d + 1)).max(1))
             .enumerate()
-            .for_each(|(head, o)| {
-                self.forward_head(dims, head / hq, head % hq, Qkv { q, k, v }, o)
-            });
+            .for_each(|(head, o)| self.forward_head(dims, head / hq, head % hq, inputs, o));
         Ok((CpuStorage::F32(out), Shape::from((b, hq, t, d + 1))))
     }
 
@@ -529,6 +560,11 @@ mod tests {
     use candle_core::{Device, Var};
 
     fn reference(q: &Tensor, k: &Tensor, v: &Tensor, mask: &CausalMask, scale: f64) -> Tensor {
+        let (q, k, v) = (
+            &q.contiguous().unwrap(),
+            &k.contiguous().unwrap(),
+            &v.contiguous().unwrap(),
+        );
         let (b, hq, t, d) = q.dims4().unwrap();
         let (_, hkv, s, _) = k.dims4().unwrap();
         let groups = hq / hkv;
@@ -580,12 +616,19 @@ mod tests {
             let var = |shape: (usize, usize, usize, usize)| {
                 Var::from_tensor(&Tensor::randn(0f32, 1.0, shape, &dev).unwrap()).unwrap()
             };
-            let (q, k, v) = (var((b, hq, t, d)), var((b, hkv, s, d)), var((b, hkv, s, d)));
+            // Inputs as the model hands them in: q a transposed view of the
+            // (b, t, heads, d) projection, k and v views of a longer cache.
+            let (q, k, v) = (
+                var((b, t, hq, d)),
+                var((b, hkv, s + 3, d)),
+                var((b, hkv, s + 3, d)),
+            );
+            let qv = q.as_tensor().transpose(1, 2).unwrap();
+            let kv = k.as_tensor().narrow(2, 0, s).unwrap();
+            let vv = v.as_tensor().narrow(2, 0, s).unwrap();
             let w = Tensor::randn(0f32, 1.0, (b, hq, t, d), &dev).unwrap();
-            let ours = attention(q.as_tensor(), k.as_tensor(), v.as_tensor(), &mask, 0.3)
-                .unwrap()
-                .unwrap();
-            let theirs = reference(q.as_tensor(), k.as_tensor(), v.as_tensor(), &mask, 0.3);
+            let ours = attention(&qv, &kv, &vv, &mask, 0.3).unwrap().unwrap();
+            let theirs = reference(&qv, &kv, &vv, &mask, 0.3);
             assert!(max_abs_diff(&ours, &theirs) < 1e-5, "offset {offset}");
             let ga = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
             let gb = (theirs * &w)
