@@ -18,23 +18,29 @@ const COLS_PER_TASK: usize = 64;
 /// Below this many multiply-adds one thread is faster than waking the pool.
 const PARALLEL_MIN_FMAS: usize = 1 << 18;
 
-/// x (m, k) times the transpose of w (n, k): (m, n). Takes the few-rows kernel
-/// for a small contiguous f32 x on the CPU and candle's matmul otherwise.
+/// x (…, k) times the transpose of w (n, k): (…, n). For f32 on the CPU one
+/// graph node (no reshapes or transposes around it, whose gradients candle
+/// would zero-fill and add): the few-rows kernel up to [`FEW_ROWS`] rows, a
+/// parallel gemm above. Elsewhere candle's matmul on the flattened rows.
 pub fn matmul_t(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
-    let (m, _) = x.dims2()?;
-    let fits = m <= FEW_ROWS && super::fused::all_cpu_f32(&[x, w]);
-    if fits {
-        x.contiguous()?.apply_op2(&w.contiguous()?, FewRowsMatmulT)
-    } else {
-        x.matmul(&w.t()?)
+    if super::fused::all_cpu_f32(&[x, w]) && x.rank() >= 1 {
+        return x.contiguous()?.apply_op2(&w.contiguous()?, MatmulT);
     }
+    let dims = x.dims().to_vec();
+    let k = dims.last().copied().unwrap_or(1);
+    let y = x.reshape((x.elem_count() / k.max(1), k))?.matmul(&w.t()?)?;
+    let mut out = dims;
+    if let Some(last) = out.last_mut() {
+        *last = w.dim(0)?;
+    }
+    y.reshape(out)
 }
 
-struct FewRowsMatmulT;
+struct MatmulT;
 
-impl CustomOp2 for FewRowsMatmulT {
+impl CustomOp2 for MatmulT {
     fn name(&self) -> &'static str {
-        "few-rows-matmul-t"
+        "matmul-t"
     }
 
     fn cpu_fwd(
@@ -44,17 +50,24 @@ impl CustomOp2 for FewRowsMatmulT {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (m, k) = l1.shape().dims2()?;
+        let k = l1.dims().last().copied().unwrap_or(0);
         let (n, k2) = l2.shape().dims2()?;
-        if k != k2 {
-            candle_core::bail!("few-rows matmul: x has {k} columns, w has {k2}");
+        if k != k2 || k == 0 {
+            candle_core::bail!("matmul: x has {k} columns, w has {k2}");
         }
         let x = super::fused::contiguous_f32(s1, l1)?;
         let w = super::fused::contiguous_f32(s2, l2)?;
-        Ok((
-            CpuStorage::F32(few_rows(x, m, w, n, k)),
-            Shape::from((m, n)),
-        ))
+        let m = x.len() / k;
+        let y = if m <= FEW_ROWS {
+            few_rows(x, m, w, n, k)
+        } else {
+            gemm_t(x, m, w, n, k)
+        };
+        let mut out = l1.dims().to_vec();
+        if let Some(last) = out.last_mut() {
+            *last = n;
+        }
+        Ok((CpuStorage::F32(y), Shape::from(out)))
     }
 
     fn bwd(
@@ -64,11 +77,55 @@ impl CustomOp2 for FewRowsMatmulT {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let (n, k) = w.dims2()?;
+        let rows = x.elem_count() / k.max(1);
+        let g = grad.reshape((rows, n))?;
         // Only for inputs in the graph: a frozen weight must get no gradient.
-        let grad_x = x.track_op().then(|| grad.matmul(w)).transpose()?;
-        let grad_w = w.track_op().then(|| grad.t()?.matmul(x)).transpose()?;
+        let grad_x = x
+            .track_op()
+            .then(|| g.matmul(w)?.reshape(x.shape()))
+            .transpose()?;
+        let grad_w = w
+            .track_op()
+            .then(|| g.t()?.matmul(&x.reshape((rows, k))?))
+            .transpose()?;
         Ok((grad_x, grad_w))
     }
+}
+
+/// (m, n) = x (m, k) · w (n, k)ᵀ by gemm on the current thread pool.
+fn gemm_t(x: &[f32], m: usize, w: &[f32], n: usize, k: usize) -> Vec<f32> {
+    assert!(x.len() >= m * k && w.len() >= n * k);
+    let mut out: Vec<f32> = Vec::with_capacity(m * n);
+    // SAFETY: gemm reads x (m × k, row-major) and w as (k × n) with row stride 1
+    // and column stride k, all in bounds (asserted above), and writes every
+    // element of the m × n destination before anything reads it (read_dst is
+    // false); the length is set after.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            x.as_ptr(),
+            1,
+            k as isize,
+            w.as_ptr(),
+            k as isize,
+            1,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::Rayon(rayon::current_num_threads()),
+        );
+        out.set_len(m * n);
+    }
+    out
 }
 
 /// (m, n) = x (m, k) · w (n, k)ᵀ, all row-major.
@@ -281,14 +338,35 @@ mod tests {
         }
     }
 
+    /// More rows take gemm; leading dimensions are kept; gradients as matmul's.
     #[test]
-    fn more_rows_fall_back_to_matmul() {
+    fn many_rows_and_leading_dims_match_matmul() {
         let dev = Device::Cpu;
-        let x = Tensor::randn(0f32, 1.0, (FEW_ROWS + 1, 4), &dev).unwrap();
-        let w = Tensor::randn(0f32, 1.0, (3, 4), &dev).unwrap();
-        let y = matmul_t(&x, &w).unwrap();
-        assert_eq!(y.dims(), &[FEW_ROWS + 1, 3]);
-        let reference = x.matmul(&w.t().unwrap()).unwrap();
+        let x =
+            Var::from_tensor(&Tensor::randn(0f32, 1.0, (3, FEW_ROWS, 20), &dev).unwrap()).unwrap();
+        let w = Var::from_tensor(&Tensor::randn(0f32, 1.0, (7, 20), &dev).unwrap()).unwrap();
+        let g = Tensor::randn(0f32, 1.0, (3, FEW_ROWS, 7), &dev).unwrap();
+        let y = matmul_t(x.as_tensor(), w.as_tensor()).unwrap();
+        assert_eq!(y.dims(), &[3, FEW_ROWS, 7]);
+        let reference = x
+            .as_tensor()
+            .reshape((3 * FEW_ROWS, 20))
+            .unwrap()
+            .matmul(&w.as_tensor().t().unwrap())
+            .unwrap()
+            .reshape((3, FEW_ROWS, 7))
+            .unwrap();
         assert!(max_abs_diff(&y, &reference) < 1e-5);
+        let a = (y * &g).unwrap().sum_all().unwrap().backward().unwrap();
+        let b = (reference * &g)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        for v in [&x, &w] {
+            let (ga, gb) = (a.get(v.as_tensor()).unwrap(), b.get(v.as_tensor()).unwrap());
+            assert!(max_abs_diff(ga, gb) < 1e-4);
+        }
     }
 }

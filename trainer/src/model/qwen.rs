@@ -32,22 +32,14 @@ pub struct Linear {
 
 impl Linear {
     fn forward(&self, x: &Tensor, dropout_rng: Option<&Mutex<ChaCha8Rng>>) -> Result<Tensor> {
-        let dims = x.dims().to_vec();
-        let in_features = self.weight.dim(1)?;
-        let rows = x.elem_count() / in_features.max(1);
-        let flat = x.reshape((rows, in_features))?;
-        let mut y = super::few_rows::matmul_t(&flat, &self.weight)?;
+        let mut y = super::few_rows::matmul_t(x, &self.weight)?;
         if let Some(bias) = &self.bias {
             y = y.broadcast_add(bias)?;
         }
         if let Some(adapter) = &self.lora {
-            y = (y + adapter.forward(&flat, dropout_rng)?)?;
+            y = (y + adapter.forward(x, dropout_rng)?)?;
         }
-        let mut out_dims = dims;
-        if let Some(last) = out_dims.last_mut() {
-            *last = self.weight.dim(0)?;
-        }
-        Ok(y.reshape(out_dims)?)
+        Ok(y)
     }
 
     pub fn in_features(&self) -> usize {
