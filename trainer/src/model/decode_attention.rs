@@ -12,7 +12,7 @@ use std::sync::Arc;
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::fused::CausalMask;
+use super::fused::{CausalMask, HeadRows};
 
 /// Below this many multiply-adds per step one thread is faster.
 const PARALLEL_MIN_FMAS: usize = 1 << 15;
@@ -41,37 +41,6 @@ struct DecodeAttention {
     scale: f32,
 }
 
-/// A (b, h, s, d) tensor whose rows of d are contiguous (a view of the cache).
-struct Rows<'a> {
-    data: &'a [f32],
-    start: usize,
-    stride_b: usize,
-    stride_h: usize,
-    stride_s: usize,
-}
-
-impl<'a> Rows<'a> {
-    fn new(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<Self> {
-        let st = layout.stride();
-        if layout.dims().len() != 4 || st[3] != 1 || st[2] != layout.dims()[3] {
-            candle_core::bail!("decode attention expects rows of head_dim in place");
-        }
-        Ok(Self {
-            data: storage.as_slice::<f32>()?,
-            start: layout.start_offset(),
-            stride_b: st[0],
-            stride_h: st[1],
-            stride_s: st[2],
-        })
-    }
-
-    /// Rows lo..hi of head h of sequence b, as one slice of (hi - lo) × d.
-    fn block(&self, b: usize, h: usize, lo: usize, hi: usize) -> &'a [f32] {
-        let first = self.start + b * self.stride_b + h * self.stride_h;
-        &self.data[first + lo * self.stride_s..first + hi * self.stride_s]
-    }
-}
-
 impl CustomOp3 for DecodeAttention {
     fn name(&self) -> &'static str {
         "decode-attention"
@@ -92,7 +61,10 @@ impl CustomOp3 for DecodeAttention {
         if t != 1 || hkv == 0 || hq % hkv != 0 || lv.dims() != lk.dims() {
             candle_core::bail!("decode attention: q {:?}, k {:?}", lq.dims(), lk.dims());
         }
-        let (keys, values) = (Rows::new(sk, lk)?, Rows::new(sv, lv)?);
+        let (keys, values) = (HeadRows::new(sk, lk)?, HeadRows::new(sv, lv)?);
+        if keys.stride_row != d || values.stride_row != d {
+            candle_core::bail!("decode attention expects rows of head_dim in place");
+        }
         let groups = hq / hkv;
         let dot_rows = super::few_rows::block_kernel();
         let mut out = vec![0f32; b * hq * d];
@@ -108,8 +80,8 @@ impl CustomOp3 for DecodeAttention {
             let q_rows = &q[(bi * hq + kh * groups) * d..(bi * hq + (kh + 1) * groups) * d];
             // scores[j * groups + g] = q_g · k_j
             let mut scores = vec![0f32; n * groups];
-            dot_rows(q_rows, keys.block(bi, kh, lo, hi), d, &mut scores);
-            let vals = values.block(bi, kh, lo, hi);
+            dot_rows(q_rows, keys.rows(bi, kh, lo, n, d), d, &mut scores);
+            let vals = values.rows(bi, kh, lo, n, d);
             for (g, og) in o.chunks_mut(d).enumerate() {
                 let max = (0..n).fold(f32::NEG_INFINITY, |m, j| m.max(scores[j * groups + g]));
                 let mut sum = 0f32;

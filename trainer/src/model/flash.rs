@@ -15,7 +15,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::fused::CausalMask;
+use super::fused::{CausalMask, HeadRows};
 use super::vexp;
 
 /// Queries and keys per block.
@@ -89,44 +89,12 @@ impl Dims {
     }
 }
 
-/// A (b, heads, rows, d) input read through its strides; d must be contiguous.
-#[derive(Clone, Copy)]
-struct Strided<'a> {
-    data: &'a [f32],
-    start: usize,
-    stride_b: usize,
-    stride_h: usize,
-    stride_row: usize,
-}
-
-impl<'a> Strided<'a> {
-    fn new(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<Self> {
-        let st = layout.stride();
-        if st.len() != 4 || st[3] != 1 {
-            candle_core::bail!("flash attention: head_dim must be contiguous, strides {st:?}");
-        }
-        Ok(Self {
-            data: storage.as_slice::<f32>()?,
-            start: layout.start_offset(),
-            stride_b: st[0],
-            stride_h: st[1],
-            stride_row: st[2],
-        })
-    }
-
-    /// Rows r0..r0 + n of head h of sequence bi (each of d values), as a matrix.
-    fn rows(&self, bi: usize, h: usize, r0: usize, n: usize, d: usize) -> View<'a> {
-        let first = self.start + bi * self.stride_b + h * self.stride_h + r0 * self.stride_row;
-        let len = if n == 0 {
-            0
-        } else {
-            (n - 1) * self.stride_row + d
-        };
-        View {
-            data: &self.data[first..first + len],
-            rs: self.stride_row,
-            cs: 1,
-        }
+/// Rows of a strided input as a matrix for [`matmul`].
+fn rows_view<'a>(x: &HeadRows<'a>, b: usize, h: usize, r0: usize, n: usize, d: usize) -> View<'a> {
+    View {
+        data: x.rows(b, h, r0, n, d),
+        rs: x.stride_row,
+        cs: 1,
     }
 }
 
@@ -268,7 +236,7 @@ impl Flash {
     }
 
     /// One (sequence, query head): rows of d outputs and their log-sum-exp.
-    fn forward_head(&self, dims: Dims, bi: usize, h: usize, x: [Strided; 3], out: &mut [f32]) {
+    fn forward_head(&self, dims: Dims, bi: usize, h: usize, x: [HeadRows; 3], out: &mut [f32]) {
         let [q, k, v] = x;
         let Dims { t, s, d, .. } = dims;
         let kv = h / (dims.hq / dims.hkv);
@@ -276,15 +244,15 @@ impl Flash {
         let mut acc = vec![0f32; BLOCK * d];
         for i0 in (0..t).step_by(BLOCK) {
             let nq = BLOCK.min(t - i0);
-            let q_blk = q.rows(bi, h, i0, nq, d);
+            let q_blk = rows_view(&q, bi, h, i0, nq, d);
             let mut max = vec![f32::NEG_INFINITY; nq];
             let mut sum = vec![0f32; nq];
             acc[..nq * d].fill(0.0);
             let (jlo, jhi) = self.key_range(bi, i0, i0 + nq, s);
             for j0 in (jlo..jhi).step_by(BLOCK) {
                 let nk = BLOCK.min(jhi - j0);
-                let k_blk = k.rows(bi, kv, j0, nk, d);
-                let v_blk = v.rows(bi, kv, j0, nk, d);
+                let k_blk = rows_view(&k, bi, kv, j0, nk, d);
+                let v_blk = rows_view(&v, bi, kv, j0, nk, d);
                 let sc = &mut scores[..nq * nk];
                 matmul(sc, nq, nk, d, q_blk, k_blk.t(), false);
                 self.mask_scores(sc, bi, i0, j0, nk, s);
@@ -338,9 +306,9 @@ impl CustomOp3 for Flash {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let dims = Dims::new(lq.dims(), lk.dims(), lv.dims())?;
         let inputs = [
-            Strided::new(sq, lq)?,
-            Strided::new(sk, lk)?,
-            Strided::new(sv, lv)?,
+            HeadRows::new(sq, lq)?,
+            HeadRows::new(sk, lk)?,
+            HeadRows::new(sv, lv)?,
         ];
         let Dims { b, hq, t, d, .. } = dims;
         let mut out = vec![0f32; b * hq * t * (d + 1)];

@@ -36,6 +36,49 @@ where
     }
 }
 
+/// A (b, heads, rows, d) tensor read in place through its strides, d
+/// contiguous: the transposed views of the projections and the KV cache's
+/// views go into the attention kernels without copies.
+#[derive(Clone, Copy)]
+pub(crate) struct HeadRows<'a> {
+    data: &'a [f32],
+    start: usize,
+    stride_b: usize,
+    stride_h: usize,
+    /// Distance between consecutive rows of one head (d when they are packed).
+    pub(crate) stride_row: usize,
+}
+
+impl<'a> HeadRows<'a> {
+    pub(crate) fn new(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<Self> {
+        let st = layout.stride();
+        if st.len() != 4 || st[3] != 1 {
+            candle_core::bail!(
+                "attention: expected (b, heads, rows, d) with d contiguous, strides {st:?}"
+            );
+        }
+        Ok(Self {
+            data: storage.as_slice::<f32>()?,
+            start: layout.start_offset(),
+            stride_b: st[0],
+            stride_h: st[1],
+            stride_row: st[2],
+        })
+    }
+
+    /// Rows r0..r0 + n of head h of sequence b (d values each): the slice from
+    /// the first value of the first row to the last value of the last.
+    pub(crate) fn rows(&self, b: usize, h: usize, r0: usize, n: usize, d: usize) -> &'a [f32] {
+        let first = self.start + b * self.stride_b + h * self.stride_h + r0 * self.stride_row;
+        let len = if n == 0 {
+            0
+        } else {
+            (n - 1) * self.stride_row + d
+        };
+        &self.data[first..first + len]
+    }
+}
+
 /// Which keys each query row of an attention score matrix may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CausalMask {
