@@ -9,6 +9,8 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::simd::{simd, Simd};
+
 /// Rows of x up to which [`matmul_t`] takes this path on the CPU.
 pub const FEW_ROWS: usize = 16;
 
@@ -157,22 +159,16 @@ fn few_rows(x: &[f32], m: usize, w: &[f32], n: usize, k: usize) -> Vec<f32> {
 /// row of `x` (m, k).
 pub(crate) type BlockFn = fn(x: &[f32], w: &[f32], k: usize, out: &mut [f32]);
 
-/// The widest kernel this CPU runs, chosen at run time so that one binary
-/// serves machines with and without AVX-512.
+/// The widest kernel this CPU runs ([`simd`]).
 pub(crate) fn block_kernel() -> BlockFn {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU was just checked for the feature the function enables.
-            return |x, w, k, out| unsafe { block_avx512(x, w, k, out) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: as above.
-            return |x, w, k, out| unsafe { block_avx2(x, w, k, out) };
-        }
+    match simd() {
+        // SAFETY (both): simd() checked the CPU for the features the kernel enables.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => |x, w, k, out| unsafe { block_avx512(x, w, k, out) },
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2Fma => |x, w, k, out| unsafe { block_avx2(x, w, k, out) },
+        _ => block_portable,
     }
-    block_portable
 }
 
 /// Rows of W dotted with one row of x per pass: independent accumulator chains

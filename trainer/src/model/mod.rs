@@ -10,6 +10,7 @@ pub mod ops;
 pub mod qwen;
 pub mod rms_norm;
 pub mod rope;
+mod simd;
 pub mod swiglu;
 pub mod vexp;
 pub mod weights;

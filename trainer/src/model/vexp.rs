@@ -7,6 +7,8 @@
 //! compiler vectorizes it; the widest of AVX-512, AVX2 or plain code is picked
 //! at run time.
 
+use super::simd::{simd, Simd};
+
 /// Below this, exp is under f32's smallest normal: 0 (as for −∞).
 const MIN_ARG: f32 = -87.3;
 /// Above this, exp overflows: +∞.
@@ -66,19 +68,14 @@ fn exp_avx2(xs: &mut [f32], shift: f32) {
 
 /// xs[i] ← exp(xs[i] − shift), in place.
 pub fn exp_shifted(xs: &mut [f32], shift: f32) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU was just checked for the feature the function enables.
-            return unsafe { exp_avx512(xs, shift) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: as above.
-            return unsafe { exp_avx2(xs, shift) };
-        }
+    match simd() {
+        // SAFETY (both): simd() checked the CPU for the features the function enables.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { exp_avx512(xs, shift) },
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2Fma => unsafe { exp_avx2(xs, shift) },
+        _ => exp_shifted_in_place(xs, shift),
     }
-    exp_shifted_in_place(xs, shift)
 }
 
 #[inline(always)]
@@ -102,19 +99,14 @@ fn sigmoid_avx2(x: &[f32], out: &mut [f32]) {
 
 /// out[i] ← 1 / (1 + exp(−x[i])) (over the shorter of the two).
 pub fn sigmoid(x: &[f32], out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU was just checked for the feature the function enables.
-            return unsafe { sigmoid_avx512(x, out) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: as above.
-            return unsafe { sigmoid_avx2(x, out) };
-        }
+    match simd() {
+        // SAFETY (both): simd() checked the CPU for the features the function enables.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { sigmoid_avx512(x, out) },
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2Fma => unsafe { sigmoid_avx2(x, out) },
+        _ => sigmoid_of(x, out),
     }
-    sigmoid_of(x, out)
 }
 
 /// Sum with eight partial sums (a fixed order: the same on every run).
