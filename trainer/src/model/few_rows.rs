@@ -1,10 +1,10 @@
-//! `x Wᵀ` for a handful of rows (a decoding step: one row per sequence).
+//! `x Wᵀ`, the product of every linear layer, as one graph node on the CPU.
 //!
-//! gemm packs W for every call, which costs as much as the product itself when
-//! x has one to sixteen rows. Here each row of W (out, in) is read once, straight
-//! from the layout PyTorch stores it in, and dotted with every row of x while it
-//! sits in L1; blocks of output columns run in parallel. The backward pass is
-//! two ordinary matmuls, so the op can sit in a training graph too.
+//! For a handful of rows (a decoding step: one row per sequence) gemm packs W
+//! for every call, which costs as much as the product itself. There each row of
+//! W (out, in) is read once, straight from the layout PyTorch stores it in, and
+//! dotted with every row of x while it sits in L1; blocks of output columns run
+//! in parallel. More rows go to gemm. The backward pass is two ordinary matmuls.
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;

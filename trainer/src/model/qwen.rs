@@ -636,15 +636,7 @@ impl Qwen {
 
     /// Logits (…, vocab) of hidden states (…, hidden), in the model's dtype.
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
-        let dims = hidden.dims().to_vec();
-        let h = self.config.hidden_size;
-        let rows = hidden.elem_count() / h;
-        let logits = super::few_rows::matmul_t(&hidden.reshape((rows, h))?, self.lm_head_weight())?;
-        let mut out = dims;
-        if let Some(last) = out.last_mut() {
-            *last = self.config.vocab_size;
-        }
-        Ok(logits.reshape(out)?)
+        Ok(super::few_rows::matmul_t(hidden, self.lm_head_weight())?)
     }
 
     /// Full logits (b, t, vocab) of a causal sequence. Prefer `logprobs::*` for long
