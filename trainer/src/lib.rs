@@ -22,7 +22,35 @@ pub use error::{Error, Result};
 /// Helpers shared by the unit tests.
 #[cfg(test)]
 mod test_util {
-    use candle_core::Tensor;
+    use candle_core::{Tensor, Var};
+
+    /// The gradients of Σ ours · weight and of Σ theirs · weight with respect
+    /// to each var, as (ours, theirs) pairs: how a fused kernel is checked
+    /// against the composed ops it replaces.
+    pub fn paired_grads(
+        ours: &Tensor,
+        theirs: &Tensor,
+        weight: &Tensor,
+        vars: &[&Var],
+    ) -> Vec<(Tensor, Tensor)> {
+        let grads = |y: &Tensor| {
+            (y * weight)
+                .and_then(|p| p.sum_all())
+                .and_then(|s| s.backward())
+                .expect("backward pass")
+        };
+        let (a, b) = (grads(ours), grads(theirs));
+        vars.iter()
+            .map(|v| {
+                let get = |g: &candle_core::backprop::GradStore| {
+                    g.get(v.as_tensor())
+                        .expect("a gradient for every var")
+                        .clone()
+                };
+                (get(&a), get(&b))
+            })
+            .collect()
+    }
 
     /// The largest absolute element-wise difference of two f32 tensors.
     pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {

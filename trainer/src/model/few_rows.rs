@@ -301,7 +301,7 @@ fn block_portable(x: &[f32], w: &[f32], k: usize, out: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::max_abs_diff;
+    use crate::test_util::{max_abs_diff, paired_grads};
     use candle_core::{Device, Var};
 
     /// Same values and gradients as candle's matmul, for shapes with a tail
@@ -317,19 +317,8 @@ mod tests {
             let reference = x.as_tensor().matmul(&w.as_tensor().t().unwrap()).unwrap();
             assert!(max_abs_diff(&ours, &reference) < 1e-4, "{m}x{n}x{k}");
 
-            let grads = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
-            let ref_grads = (reference * &g)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            for v in [&x, &w] {
-                let (a, b) = (
-                    grads.get(v.as_tensor()).unwrap(),
-                    ref_grads.get(v.as_tensor()).unwrap(),
-                );
-                assert!(max_abs_diff(a, b) < 1e-4, "gradient {m}x{n}x{k}");
+            for (a, b) in paired_grads(&ours, &reference, &g, &[&x, &w]) {
+                assert!(max_abs_diff(&a, &b) < 1e-4, "gradient {m}x{n}x{k}");
             }
         }
     }
@@ -353,16 +342,8 @@ mod tests {
             .reshape((3, FEW_ROWS, 7))
             .unwrap();
         assert!(max_abs_diff(&y, &reference) < 1e-5);
-        let a = (y * &g).unwrap().sum_all().unwrap().backward().unwrap();
-        let b = (reference * &g)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        for v in [&x, &w] {
-            let (ga, gb) = (a.get(v.as_tensor()).unwrap(), b.get(v.as_tensor()).unwrap());
-            assert!(max_abs_diff(ga, gb) < 1e-4);
+        for (a, b) in paired_grads(&y, &reference, &g, &[&x, &w]) {
+            assert!(max_abs_diff(&a, &b) < 1e-4);
         }
     }
 }

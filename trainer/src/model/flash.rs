@@ -524,7 +524,7 @@ mod tests {
     use super::*;
     use crate::model::ops::attention_bias;
     use crate::model::ops::softmax_last_dim;
-    use crate::test_util::max_abs_diff;
+    use crate::test_util::{max_abs_diff, paired_grads};
     use candle_core::{Device, Var};
 
     fn reference(q: &Tensor, k: &Tensor, v: &Tensor, mask: &CausalMask, scale: f64) -> Tensor {
@@ -598,22 +598,12 @@ mod tests {
             let ours = attention(&qv, &kv, &vv, &mask, 0.3).unwrap().unwrap();
             let theirs = reference(&qv, &kv, &vv, &mask, 0.3);
             assert!(max_abs_diff(&ours, &theirs) < 1e-5, "offset {offset}");
-            let ga = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
-            let gb = (theirs * &w)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            for (name, x) in [("q", &q), ("k", &k), ("v", &v)] {
-                let (a, r) = (
-                    ga.get(x.as_tensor()).unwrap(),
-                    gb.get(x.as_tensor()).unwrap(),
-                );
+            let grads = paired_grads(&ours, &theirs, &w, &[&q, &k, &v]);
+            for (name, (a, r)) in ["q", "k", "v"].into_iter().zip(grads) {
                 assert!(
-                    max_abs_diff(a, r) < 1e-4,
+                    max_abs_diff(&a, &r) < 1e-4,
                     "d{name}, offset {offset}: {}",
-                    max_abs_diff(a, r)
+                    max_abs_diff(&a, &r)
                 );
             }
         }

@@ -274,17 +274,8 @@ mod tests {
         let diff = crate::test_util::max_abs_diff;
         assert!(diff(&fused, &reference) < 1e-6);
 
-        let g_fused = (fused * &w).unwrap().sum_all().unwrap().backward().unwrap();
-        let g_ref = (reference * &w)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let (gf, gr) = (
-            g_fused.get(x.as_tensor()).unwrap(),
-            g_ref.get(x.as_tensor()).unwrap(),
-        );
+        let grads = crate::test_util::paired_grads(&fused, &reference, &w, &[&x]);
+        let (gf, gr) = (&grads[0].0, &grads[0].1);
         assert!(diff(gf, gr) < 1e-5, "gradients differ by {}", diff(gf, gr));
         assert!(
             gf.abs()

@@ -129,7 +129,7 @@ impl CustomOp3 for SwiGluBackward {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::max_abs_diff;
+    use crate::test_util::{max_abs_diff, paired_grads};
     use candle_core::{Device, Var};
 
     #[test]
@@ -142,19 +142,8 @@ mod tests {
             let ours = swiglu(gate.as_tensor(), up.as_tensor()).unwrap().unwrap();
             let theirs = (gate.as_tensor().silu().unwrap() * up.as_tensor()).unwrap();
             assert!(max_abs_diff(&ours, &theirs) < 1e-5);
-            let ga = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
-            let gb = (theirs * &w)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            for v in [&gate, &up] {
-                let (a, b) = (
-                    ga.get(v.as_tensor()).unwrap(),
-                    gb.get(v.as_tensor()).unwrap(),
-                );
-                assert!(max_abs_diff(a, b) < 1e-4, "{shape:?}");
+            for (a, b) in paired_grads(&ours, &theirs, &w, &[&gate, &up]) {
+                assert!(max_abs_diff(&a, &b) < 1e-4, "{shape:?}");
             }
         }
     }
