@@ -104,7 +104,9 @@ fn minhash(question: &str, reasoning: &str, shingle: usize) -> [u32; PERMUTATION
     let text = format!("{question}\n{reasoning}");
     let hashes = ngram_hashes(&text, shingle);
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512dq") {
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+    {
         // SAFETY: the CPU was just checked for the features the function enables.
         unsafe { fold_avx512(&mut sig, &hashes) };
         return sig;
