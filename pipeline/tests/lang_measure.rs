@@ -320,3 +320,45 @@ fn english_inside_a_french_trace_is_seen() {
     assert!(!measure(det, "答えは 18 km です。", "ja", &opts).word_pass);
     assert!(!measure(det, "La réponse est 18 ドル.", "fr", &opts).word_pass);
 }
+
+/// The whole-text verdict computed from the trigram table must be lingua's
+/// own wherever it answers (it answers only where lingua's rules provably
+/// leave the decision to the Latin-script trigrams), on every real trace of
+/// every file, and it must answer for most of them (else it saves nothing).
+#[test]
+fn the_fast_whole_text_verdict_is_linguas() {
+    let det = lingua();
+    let lg = det.lingua().expect("the lingua backend wraps lingua");
+    let (mut answered, mut total) = (0usize, 0usize);
+    for file in [
+        "32B_system/fr",
+        "32B_system/ja",
+        "32B_system/th",
+        "14B_NxN/es",
+        "14B_NxN/fr",
+        "14B_NxN/th",
+        "14B_NxN/zh",
+    ] {
+        for trace in traces(&format!("traces/s1-mgsm/{file}.jsonl")) {
+            let mask = adamame_pipeline::lang::math_mask(&trace);
+            total += 1;
+            if let Some(fast) = det.detect_long_fast(&mask) {
+                answered += 1;
+                let slow = lg
+                    .detect_language_of(mask.as_str())
+                    .map(|l| l.iso_code_639_1().to_string());
+                assert_eq!(
+                    Some(fast.to_string()),
+                    slow,
+                    "{file}: {}",
+                    &trace[..trace.len().min(300)]
+                );
+            }
+        }
+    }
+    eprintln!("fast whole-text verdict on {answered} of {total} traces");
+    assert!(
+        answered * 3 > total,
+        "the fast verdict answered only {answered} of {total} traces"
+    );
+}

@@ -482,6 +482,7 @@ struct Sinks {
 impl Sinks {
     fn new(root: &Path, config: &BuildConfig, pending: bool) -> Result<Self, BuildError> {
         let compression = sink::shards::compression(&config.compression)?;
+        let reject_compression = sink::shards::fastest_of_kind(compression);
         let rows = config.rows_per_shard;
         let (train, validation, rejects) = if pending {
             let dir = root.join("pending");
@@ -499,7 +500,7 @@ impl Sinks {
                     &dir,
                     "rejects",
                     adamame_schemas::pending_reject_schema(),
-                    compression,
+                    reject_compression,
                     rows,
                 ),
             )
@@ -517,7 +518,7 @@ impl Sinks {
                     &rejects,
                     "rejects",
                     adamame_schemas::reject_schema(),
-                    compression,
+                    reject_compression,
                     rows,
                 ),
             )

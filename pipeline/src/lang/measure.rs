@@ -474,24 +474,10 @@ fn measure_default(
     let (trace_lang, confidence) = match best(&scores).filter(|(_, s)| *s > 0.0) {
         Some((l, c)) if c >= opts.close_call_below => (Some(l), c),
         Some((l, c)) => {
-            // Between two Latin-script languages on a Latin text, the backend's
-            // cheap long-text verdict where it has one (lingua's rule at hash
-            // speed); otherwise the whole text goes to the detector.
-            let runner_up = scores
-                .iter()
-                .filter(|(x, _)| *x != l)
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|x| x.0);
-            let latin_pair = lang_group(l) == Some(Group::Latin)
-                && runner_up.is_none_or(|r| lang_group(r) == Some(Group::Latin))
-                && units.iter().all(|u| {
-                    u.group == Group::Latin || u.weight() < opts.min_segment_letters as u64
-                });
-            let fast = if latin_pair {
-                det.detect_long_fast(mask)
-            } else {
-                None
-            };
+            // The backend's cheap whole-text verdict where it has one and it
+            // provably equals the detector's (lingua's rules at hash speed);
+            // otherwise the whole text goes to the detector.
+            let fast = det.detect_long_fast(mask);
             let whole = fast.or_else(|| match det.lingua() {
                 Some(lg) => lingua_detect(lg, mask).map(|(x, _)| code_of(x)),
                 None => det.detect(mask).map(|d| d.lang),

@@ -121,10 +121,11 @@ pub trait Detector: Send + Sync {
     fn ranked_fast(&self, text: &str) -> Vec<Detection> {
         self.ranked(text)
     }
-    /// The detector's verdict on a long *Latin-script* text, computed a
-    /// cheaper way where the backend has one (lingua: its own long-text rule,
+    /// The detector's own verdict on a long text, computed a cheaper way
+    /// where the backend has one and can prove it equal (lingua: where its
+    /// rules leave the text to the Latin-script trigram models, the sums of
     /// distinct trigrams with prefix back-off, read from the trigram table);
-    /// `None` where it has not.
+    /// `None` otherwise.
     fn detect_long_fast(&self, _text: &str) -> Option<&'static str> {
         None
     }

@@ -45,6 +45,16 @@ pub fn compression(name: &str) -> Result<Compression, SinkError> {
     }
 }
 
+/// The fastest level of the same codec, for the reject files: they are a
+/// debugging aid that keeps each rejected response, often most of the input,
+/// and zstd's level 3 on them was a tenth of a build.
+pub fn fastest_of_kind(compression: Compression) -> Compression {
+    match compression {
+        Compression::ZSTD(_) => Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()),
+        other => other,
+    }
+}
+
 /// Writer properties shared by every file we write. `created_by` is pinned
 /// so that identical rows give identical bytes.
 pub fn writer_properties(schema: &SchemaRef, compression: Compression) -> WriterProperties {

@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 
 use fst::Streamer;
 
+use super::lingua_words::Census;
 use crate::lang::Detection;
 
 /// Up to this many languages per table (the Latin-script ones we know are 7).
@@ -43,9 +44,13 @@ impl Hasher for Fx {
         h ^ (h >> 33)
     }
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(b as u64);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
         }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.write_u64(u64::from_le_bytes(tail));
     }
     fn write_u64(&mut self, x: u64) {
         self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
@@ -146,72 +151,53 @@ impl TrigramTable {
         }
         let mut sums = [0.0f64; MAX];
         let mut count = 0usize;
-        // The last ORDER letters of the current word, oldest first.
-        let mut win = ['\0'; ORDER];
-        let mut len = 0usize;
+        // The current word, lowercased; its letters score as a unit (the
+        // n-gram window never crosses a word boundary), remembered per thread.
+        let mut word = String::new();
         // Names carry no language: a capitalised word that does not start a
         // sentence is skipped ("Final Answer: Raymond a 14 ans" is French).
         let mut sentence_start = true;
         let mut skip = false;
+        let add_word = |word: &mut String, sums: &mut [f64; MAX], count: &mut usize| {
+            if word.is_empty() {
+                return;
+            }
+            let (scores, letters) = self.word_scores(word);
+            for k in 0..n {
+                sums[k] += scores[k];
+            }
+            *count += letters;
+            word.clear();
+        };
         for c in text.chars() {
             if !crate::chars::is_alphabetic(c) {
-                if len > 0 || skip {
+                if !word.is_empty() || skip {
                     sentence_start = false;
                 }
+                add_word(&mut word, &mut sums, &mut count);
                 if matches!(
                     c,
                     '.' | '!' | '?' | ':' | ';' | '\n' | '"' | '«' | '“' | '('
                 ) {
                     sentence_start = true;
                 }
-                len = 0;
                 skip = false;
                 continue;
             }
             if skip {
                 continue;
             }
-            if len == 0 && !sentence_start && c.is_uppercase() {
+            if word.is_empty() && !sentence_start && c.is_uppercase() {
                 skip = true;
                 continue;
             }
-            let c = if c.is_ascii() {
-                c.to_ascii_lowercase()
+            if c.is_ascii() {
+                word.push(c.to_ascii_lowercase());
             } else {
-                c.to_lowercase().next().unwrap_or(c)
-            };
-            if len == ORDER {
-                win.copy_within(1.., 0);
-                win[ORDER - 1] = c;
-            } else {
-                win[len] = c;
-                len += 1;
-            }
-            count += 1;
-            // Every order ending at this letter, as lingua's high-accuracy mode
-            // sums its orders. An n-gram a language has never seen costs the
-            // next lower order's probability, discounted (Katz-style).
-            let ngrams = &win[..len];
-            let mut prev: [f32; MAX] = [0.0; MAX];
-            for o in 1..=len {
-                let g = &ngrams[len - o..];
-                let v = key(g).and_then(|kk| self.map.get(&kk));
-                for k in 0..n {
-                    let p = match v {
-                        Some(v) if !v[k].is_nan() => v[k],
-                        _ => {
-                            if o == 1 {
-                                FLOOR
-                            } else {
-                                prev[k] + BACKOFF
-                            }
-                        }
-                    };
-                    prev[k] = p;
-                    sums[k] += p as f64;
-                }
+                word.push(c.to_lowercase().next().unwrap_or(c));
             }
         }
+        add_word(&mut word, &mut sums, &mut count);
         if count == 0 {
             return Vec::new();
         }
@@ -237,59 +223,146 @@ impl TrigramTable {
 }
 
 impl TrigramTable {
-    /// lingua's verdict on a *long* Latin-script text (120 characters or
-    /// more), computed from the same numbers without its FST walks: lingua
-    /// then sums, per language, the log-probability of every *distinct*
-    /// trigram of the lowercased words, backing off to the trigram's bigram
-    /// and unigram prefix, and takes the largest sum. Names are kept (lingua
-    /// keeps them). `None` when the text is short or has no trigram.
+    /// Per language, the summed log-probabilities of every letter of one
+    /// lowercase word, and its letter count. Every order ending at a letter
+    /// counts, as lingua's high-accuracy mode sums its orders; an n-gram a
+    /// language has never seen costs the next lower order's probability,
+    /// discounted (Katz-style).
+    fn score_word(&self, word: &str) -> ([f64; MAX], usize) {
+        let n = self.langs.len();
+        let mut sums = [0.0f64; MAX];
+        // The last ORDER letters, oldest first.
+        let mut win = ['\0'; ORDER];
+        let mut len = 0usize;
+        let mut letters = 0usize;
+        for c in word.chars() {
+            if len == ORDER {
+                win.copy_within(1.., 0);
+                win[ORDER - 1] = c;
+            } else {
+                win[len] = c;
+                len += 1;
+            }
+            letters += 1;
+            let ngrams = &win[..len];
+            let mut prev: [f32; MAX] = [0.0; MAX];
+            for o in 1..=len {
+                let g = &ngrams[len - o..];
+                let v = key(g).and_then(|kk| self.map.get(&kk));
+                for k in 0..n {
+                    let p = match v {
+                        Some(v) if !v[k].is_nan() => v[k],
+                        _ if o == 1 => FLOOR,
+                        _ => prev[k] + BACKOFF,
+                    };
+                    prev[k] = p;
+                    sums[k] += p as f64;
+                }
+            }
+        }
+        (sums, letters)
+    }
+
+    /// [`Self::score_word`] through a per-thread memo: the words of a trace
+    /// repeat (the, de, est, ...), and one probe of a small hot map replaces
+    /// up to four probes per letter of the big cold one. The memo holds pure
+    /// values, so results do not depend on which thread saw which word.
+    fn word_scores(&self, word: &str) -> ([f64; MAX], usize) {
+        if word.len() > MEMO_MAX_WORD_BYTES {
+            return self.score_word(word);
+        }
+        WORD_MEMO.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            let owner = self as *const Self as usize;
+            if memo.owner != owner || memo.words.len() >= MEMO_MAX_WORDS {
+                memo.owner = owner;
+                memo.words.clear();
+            }
+            if let Some(v) = memo.words.get(word) {
+                return *v;
+            }
+            let v = self.score_word(word);
+            memo.words.insert(word.into(), v);
+            v
+        })
+    }
+}
+
+/// Words longer than this are scored without the memo.
+const MEMO_MAX_WORD_BYTES: usize = 32;
+/// The memo is emptied when it holds this many words (a few MB per thread).
+const MEMO_MAX_WORDS: usize = 1 << 16;
+
+#[derive(Default)]
+struct WordMemo {
+    /// The table the memo belongs to (its address: tables live for the process).
+    owner: usize,
+    words: HashMap<Box<str>, ([f64; MAX], usize), BuildHasherDefault<Fx>>,
+}
+
+thread_local! {
+    static WORD_MEMO: std::cell::RefCell<WordMemo> = std::cell::RefCell::new(WordMemo::default());
+}
+
+impl TrigramTable {
+    /// lingua's verdict on a long text, computed from the same numbers
+    /// without its FST walks, where [`Census::leaves_latin_trigrams`] proves
+    /// that lingua's rules leave it to the trigrams of the Latin-script
+    /// languages: lingua then sums, per language, the log-probability of
+    /// every *distinct* trigram of its lowercased words, backing off to the
+    /// trigram's bigram and unigram prefix, and takes the largest sum (a tie
+    /// is undecided). Names are kept (lingua keeps them). `None` wherever the
+    /// rules might decide otherwise, so the caller asks lingua itself.
     pub fn lingua_long_text(&self, text: &str) -> Option<&'static str> {
         let n = self.langs.len();
-        if n == 0
-            || text
-                .chars()
-                .filter(|&c| crate::chars::is_alphabetic(c))
-                .take(120)
-                .count()
-                < 120
-        {
+        if n == 0 {
+            return None;
+        }
+        let census = Census::of(text, super::lingua::MAX_WORD)?;
+        if !census.leaves_latin_trigrams() {
             return None;
         }
         let mut seen: std::collections::HashSet<u64, BuildHasherDefault<Fx>> = Default::default();
         let mut sums = [0.0f64; MAX];
-        let (mut a, mut b): (Option<char>, Option<char>) = (None, None);
-        for c in text.chars() {
-            if !crate::chars::is_alphabetic(c) {
-                (a, b) = (None, None);
-                continue;
-            }
-            let c = if c.is_ascii() {
-                c.to_ascii_lowercase()
-            } else {
-                c.to_lowercase().next().unwrap_or(c)
-            };
-            if let (Some(x), Some(y)) = (a, b) {
-                if let Some(k3) = key(&[x, y, c]) {
-                    if seen.insert(k3) {
-                        let tri = self.map.get(&k3);
-                        let bi = key(&[x, y]).and_then(|k| self.map.get(&k));
-                        let uni = key(&[x]).and_then(|k| self.map.get(&k));
-                        for k in 0..n {
-                            let p = [tri, bi, uni]
-                                .iter()
-                                .find_map(|v| v.map(|v| v[k]).filter(|p| !p.is_nan()));
-                            sums[k] += p.unwrap_or(0.0) as f64;
+        for word in &census.words {
+            let (mut a, mut b): (Option<char>, Option<char>) = (None, None);
+            for c in text[word.start..word.end].chars() {
+                let c = c.to_lowercase().next().unwrap_or(c);
+                if let (Some(x), Some(y)) = (a, b) {
+                    if let Some(k3) = key(&[x, y, c]) {
+                        if seen.insert(k3) {
+                            let tri = self.map.get(&k3);
+                            let bi = key(&[x, y]).and_then(|k| self.map.get(&k));
+                            let uni = key(&[x]).and_then(|k| self.map.get(&k));
+                            for k in 0..n {
+                                let p = [tri, bi, uni]
+                                    .iter()
+                                    .find_map(|v| v.map(|v| v[k]).filter(|p| !p.is_nan()));
+                                sums[k] += p.unwrap_or(0.0) as f64;
+                            }
                         }
                     }
                 }
+                (a, b) = (b, Some(c));
             }
-            (a, b) = (b, Some(c));
         }
         let mut best: Option<(usize, f64)> = None;
+        let mut tie = false;
         for (k, &sum) in sums.iter().enumerate().take(n) {
-            if sum < 0.0 && best.is_none_or(|(_, b)| sum > b) {
-                best = Some((k, sum));
+            if sum >= 0.0 {
+                continue; // lingua leaves out languages that know no trigram
             }
+            match best {
+                Some((_, b)) if sum == b => tie = true,
+                Some((_, b)) if sum < b => {}
+                _ => {
+                    best = Some((k, sum));
+                    tie = false;
+                }
+            }
+        }
+        if tie {
+            return None;
         }
         best.map(|(k, _)| self.langs[k])
     }
@@ -311,4 +384,27 @@ pub fn shared(langs: &[&'static str]) -> &'static TrigramTable {
     let t: &'static TrigramTable = Box::leak(Box::new(TrigramTable::build(&key)));
     map.insert(key, t);
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_word_memo_changes_no_score() {
+        let table = shared(&["en", "fr", "pt"]);
+        let text = "Le chat mange la souris. The cat eats the mouse; o gato come o rato.";
+        // Cold memo on a fresh thread, then warm (every word seen) here twice.
+        let cold = std::thread::scope(|s| s.spawn(|| table.ranked(text)).join().unwrap());
+        let warm = (table.ranked(text), table.ranked(text));
+        assert_eq!(cold, warm.0);
+        assert_eq!(cold, warm.1);
+        // A word's memoized score is its direct score.
+        for word in ["chat", "mouse", "gato", "quelconque"] {
+            assert_eq!(table.word_scores(word), table.score_word(word));
+        }
+        assert_eq!(cold.len(), 3);
+        let french = table.ranked("Le chat mange la souris dans la cuisine de la maison.");
+        assert_eq!(french[0].lang, "fr");
+    }
 }
