@@ -1,17 +1,14 @@
-//! `x Wᵀ`, the product of every linear layer, as one graph node on the CPU.
-//!
-//! For a handful of rows (a decoding step: one row per sequence) gemm packs W
-//! for every call, which costs as much as the product itself. There each row of
-//! W (out, in) is read once, straight from the layout PyTorch stores it in, and
-//! dotted with every row of x while it sits in L1; blocks of output columns run
-//! in parallel. More rows go to gemm. The backward pass is two ordinary matmuls.
+//! `x Wᵀ` for a handful of rows (a decoding step: one row per sequence), where
+//! gemm would pack W for every call at the cost of the product itself. Each
+//! row of W (out, in) is read once, straight from the layout PyTorch stores it
+//! in, and dotted with every row of x while it sits in L1; blocks of output
+//! columns run in parallel. [`super::linear`] sends more rows to gemm.
 
-use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::simd::{simd, Simd};
 
-/// Rows of x up to which [`matmul_t`] takes this path on the CPU.
+/// Rows of x up to which [`super::linear`] takes this path on the CPU.
 pub const FEW_ROWS: usize = 16;
 
 /// Output columns per parallel task: enough work to amortize the hand-off.
@@ -20,118 +17,8 @@ const COLS_PER_TASK: usize = 64;
 /// Below this many multiply-adds one thread is faster than waking the pool.
 const PARALLEL_MIN_FMAS: usize = 1 << 18;
 
-/// x (…, k) times the transpose of w (n, k): (…, n). For f32 on the CPU one
-/// graph node (no reshapes or transposes around it, whose gradients candle
-/// would zero-fill and add): the few-rows kernel up to [`FEW_ROWS`] rows, a
-/// parallel gemm above. Elsewhere candle's matmul on the flattened rows.
-pub fn matmul_t(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
-    if super::fused::all_cpu_f32(&[x, w]) && x.rank() >= 1 {
-        return x.contiguous()?.apply_op2(&w.contiguous()?, MatmulT);
-    }
-    let dims = x.dims().to_vec();
-    let k = dims.last().copied().unwrap_or(1);
-    let y = x.reshape((x.elem_count() / k.max(1), k))?.matmul(&w.t()?)?;
-    let mut out = dims;
-    if let Some(last) = out.last_mut() {
-        *last = w.dim(0)?;
-    }
-    y.reshape(out)
-}
-
-struct MatmulT;
-
-impl CustomOp2 for MatmulT {
-    fn name(&self) -> &'static str {
-        "matmul-t"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let k = l1.dims().last().copied().unwrap_or(0);
-        let (n, k2) = l2.shape().dims2()?;
-        if k != k2 || k == 0 {
-            candle_core::bail!("matmul: x has {k} columns, w has {k2}");
-        }
-        let x = super::fused::contiguous_f32(s1, l1)?;
-        let w = super::fused::contiguous_f32(s2, l2)?;
-        let m = x.len() / k;
-        let y = if m <= FEW_ROWS {
-            few_rows(x, m, w, n, k)
-        } else {
-            gemm_t(x, m, w, n, k)
-        };
-        let mut out = l1.dims().to_vec();
-        if let Some(last) = out.last_mut() {
-            *last = n;
-        }
-        Ok((CpuStorage::F32(y), Shape::from(out)))
-    }
-
-    fn bwd(
-        &self,
-        x: &Tensor,
-        w: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let (n, k) = w.dims2()?;
-        let rows = x.elem_count() / k.max(1);
-        let g = grad.reshape((rows, n))?;
-        // Only for inputs in the graph: a frozen weight must get no gradient.
-        let grad_x = x
-            .track_op()
-            .then(|| g.matmul(w)?.reshape(x.shape()))
-            .transpose()?;
-        let grad_w = w
-            .track_op()
-            .then(|| g.t()?.matmul(&x.reshape((rows, k))?))
-            .transpose()?;
-        Ok((grad_x, grad_w))
-    }
-}
-
-/// (m, n) = x (m, k) · w (n, k)ᵀ by gemm on the current thread pool.
-fn gemm_t(x: &[f32], m: usize, w: &[f32], n: usize, k: usize) -> Vec<f32> {
-    assert!(x.len() >= m * k && w.len() >= n * k);
-    let mut out: Vec<f32> = Vec::with_capacity(m * n);
-    // SAFETY: gemm reads x (m × k, row-major) and w as (k × n) with row stride 1
-    // and column stride k, all in bounds (asserted above), and writes every
-    // element of the m × n destination before anything reads it (read_dst is
-    // false); the length is set after.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            x.as_ptr(),
-            1,
-            k as isize,
-            w.as_ptr(),
-            k as isize,
-            1,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::Rayon(rayon::current_num_threads()),
-        );
-        out.set_len(m * n);
-    }
-    out
-}
-
 /// (m, n) = x (m, k) · w (n, k)ᵀ, all row-major.
-fn few_rows(x: &[f32], m: usize, w: &[f32], n: usize, k: usize) -> Vec<f32> {
+pub(crate) fn few_rows(x: &[f32], m: usize, w: &[f32], n: usize, k: usize) -> Vec<f32> {
     let kernel = block_kernel();
     // Computed as (n, m) so that each task owns a contiguous block of output.
     let mut out_t = vec![0f32; n * m];
@@ -294,56 +181,6 @@ fn block_portable(x: &[f32], w: &[f32], k: usize, out: &mut [f32]) {
     for (w_row, o) in w.chunks_exact(k.max(1)).zip(out.chunks_mut(m)) {
         for (x_row, oi) in x.chunks_exact(k.max(1)).zip(o.iter_mut()) {
             *oi = x_row.iter().zip(w_row).map(|(a, b)| a * b).sum();
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::test_util::{max_abs_diff, paired_grads};
-    use candle_core::{Device, Var};
-
-    /// Same values and gradients as candle's matmul, for shapes with a tail
-    /// (k not a multiple of the lanes), one row, and more columns than a task.
-    #[test]
-    fn matches_matmul_in_value_and_gradient() {
-        let dev = Device::Cpu;
-        for (m, n, k) in [(1, 3, 5), (8, 200, 70), (16, 129, 256)] {
-            let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (m, k), &dev).unwrap()).unwrap();
-            let w = Var::from_tensor(&Tensor::randn(0f32, 1.0, (n, k), &dev).unwrap()).unwrap();
-            let g = Tensor::randn(0f32, 1.0, (m, n), &dev).unwrap();
-            let ours = matmul_t(x.as_tensor(), w.as_tensor()).unwrap();
-            let reference = x.as_tensor().matmul(&w.as_tensor().t().unwrap()).unwrap();
-            assert!(max_abs_diff(&ours, &reference) < 1e-4, "{m}x{n}x{k}");
-
-            for (a, b) in paired_grads(&ours, &reference, &g, &[&x, &w]) {
-                assert!(max_abs_diff(&a, &b) < 1e-4, "gradient {m}x{n}x{k}");
-            }
-        }
-    }
-
-    /// More rows take gemm; leading dimensions are kept; gradients as matmul's.
-    #[test]
-    fn many_rows_and_leading_dims_match_matmul() {
-        let dev = Device::Cpu;
-        let x =
-            Var::from_tensor(&Tensor::randn(0f32, 1.0, (3, FEW_ROWS, 20), &dev).unwrap()).unwrap();
-        let w = Var::from_tensor(&Tensor::randn(0f32, 1.0, (7, 20), &dev).unwrap()).unwrap();
-        let g = Tensor::randn(0f32, 1.0, (3, FEW_ROWS, 7), &dev).unwrap();
-        let y = matmul_t(x.as_tensor(), w.as_tensor()).unwrap();
-        assert_eq!(y.dims(), &[3, FEW_ROWS, 7]);
-        let reference = x
-            .as_tensor()
-            .reshape((3 * FEW_ROWS, 20))
-            .unwrap()
-            .matmul(&w.as_tensor().t().unwrap())
-            .unwrap()
-            .reshape((3, FEW_ROWS, 7))
-            .unwrap();
-        assert!(max_abs_diff(&y, &reference) < 1e-5);
-        for (a, b) in paired_grads(&y, &reference, &g, &[&x, &w]) {
-            assert!(max_abs_diff(&a, &b) < 1e-4);
         }
     }
 }

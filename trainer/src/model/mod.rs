@@ -5,6 +5,7 @@ pub mod decode_attention;
 pub mod few_rows;
 pub mod flash;
 pub mod fused;
+pub mod linear;
 pub mod lora;
 pub mod ops;
 pub mod qwen;

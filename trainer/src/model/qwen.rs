@@ -32,10 +32,7 @@ pub struct Linear {
 
 impl Linear {
     fn forward(&self, x: &Tensor, dropout_rng: Option<&Mutex<ChaCha8Rng>>) -> Result<Tensor> {
-        let mut y = super::few_rows::matmul_t(x, &self.weight)?;
-        if let Some(bias) = &self.bias {
-            y = y.broadcast_add(bias)?;
-        }
+        let mut y = super::linear::linear(x, &self.weight, self.bias.as_ref())?;
         if let Some(adapter) = &self.lora {
             y = (y + adapter.forward(x, dropout_rng)?)?;
         }
@@ -636,7 +633,7 @@ impl Qwen {
 
     /// Logits (…, vocab) of hidden states (…, hidden), in the model's dtype.
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
-        Ok(super::few_rows::matmul_t(hidden, self.lm_head_weight())?)
+        Ok(super::linear::matmul_t(hidden, self.lm_head_weight())?)
     }
 
     /// Full logits (b, t, vocab) of a causal sequence. Prefer `logprobs::*` for long
