@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use adamame_trainer::generate::{Generator, SamplingParams};
-use adamame_trainer::logprobs::{masked_nll, DEFAULT_CHUNK_ROWS};
+use adamame_trainer::logprobs::{chunk_rows_for, masked_nll};
 use adamame_trainer::model::{Config, Qwen};
 use adamame_trainer::optim::{AdamW, AdamWConfig};
 use adamame_trainer::tokenize::{Tok, PLAIN_SPECIAL_TOKENS};
@@ -70,7 +70,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // As `adamame-train sft` does: the step runs on candle's thread pool.
     let mut step = || {
         dev.with_context(|| -> candle_core::Result<f32> {
-            let (loss, _) = masked_nll(&model, &ids, &mask, DEFAULT_CHUNK_ROWS)
+            let (loss, _) = masked_nll(&model, &ids, &mask, chunk_rows_for(model.vocab_size()))
                 .map_err(candle_core::Error::wrap)?;
             let store = loss.backward()?;
             let grads: Vec<_> = var_list

@@ -2,7 +2,9 @@
 //! that a 150k-token vocabulary never materializes the logits of a whole batch.
 //!
 //! Under autograd too: the backward pass recomputes each block of logits
-//! instead of keeping them.
+//! instead of keeping them; on the CPU in f32 it does so with gemm straight
+//! into one buffer, writing each block's gradient of the hidden states into
+//! place and accumulating the gradient of the output embedding.
 
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
@@ -13,8 +15,16 @@ use crate::model::vexp;
 use crate::model::Qwen;
 use crate::tokenize::Tok;
 
-/// Rows per block: 128 × 151,936 × 4 bytes ≈ 78 MB of logits at a time.
-pub const DEFAULT_CHUNK_ROWS: usize = 128;
+/// Logits kept alive at a time, at most (one block of rows).
+pub const LOGITS_BLOCK_BYTES: usize = 64 << 20;
+
+/// Rows per block of logits for a vocabulary: 110 rows of Qwen's 151,936
+/// tokens, 2,048 of an 8,192-token vocabulary. Large blocks make large
+/// products: 128 rows at a time made the output embedding's gradient 32
+/// thin products added up one after the other.
+pub fn chunk_rows_for(vocab: usize) -> usize {
+    (LOGITS_BLOCK_BYTES / (4 * vocab.max(1))).clamp(16, 4096)
+}
 
 /// log softmax(hidden Wᵀ)[target] for each row: hidden (n, h), lm_head (vocab, h),
 /// targets (n) u32 → (n) f32. Differentiable in `hidden` and `lm_head`: the
@@ -187,6 +197,26 @@ impl CustomOp3 for ChosenLogprobs {
         let g = grad_res.detach().to_dtype(DType::F32)?;
         let want_w = lm_head.track_op();
         let n = h.dim(0)?;
+        if crate::model::fused::all_cpu_f32(&[&h, &w]) {
+            let (vocab, hid) = w.dims2()?;
+            let op = LogitsBackward {
+                targets: self.targets.to_dtype(DType::U32)?.to_vec1::<u32>()?,
+                chunk_rows: self.chunk_rows,
+                want_w,
+            };
+            let packed =
+                h.contiguous()?
+                    .apply_op3_no_bwd(&w.contiguous()?, &g.contiguous()?, &op)?;
+            let grad_h = packed.narrow(0, 0, n * hid)?.reshape((n, hid))?;
+            let grad_w = want_w
+                .then(|| {
+                    packed
+                        .narrow(0, n * hid, vocab * hid)?
+                        .reshape((vocab, hid))
+                })
+                .transpose()?;
+            return Ok((Some(grad_h), grad_w, None));
+        }
         let mut grad_h = Vec::with_capacity(n.div_ceil(self.chunk_rows));
         let mut grad_w: Option<Tensor> = None;
         let mut start = 0;
@@ -229,6 +259,130 @@ impl CustomOp3 for ChosenLogprobs {
             Tensor::cat(&grad_h, 0)?
         };
         Ok((Some(grad_h), grad_w, None))
+    }
+}
+
+/// The CPU backward pass of [`ChosenLogprobs`], from hidden (n, h), the
+/// output embedding W (vocab, h) and the gradient g (n) of the values: per
+/// block of rows the logits again, their gradient g · (onehot − softmax) in
+/// place, then dh = dlogits W into the block's rows and dW += dlogitsᵀ h, all
+/// by gemm. Returns [dh (n · h) | dW (vocab · h) when wanted].
+struct LogitsBackward {
+    targets: Vec<u32>,
+    chunk_rows: usize,
+    want_w: bool,
+}
+
+impl CustomOp3 for LogitsBackward {
+    fn name(&self) -> &'static str {
+        "chosen-logprobs-backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        use crate::model::fused::contiguous_f32;
+        use crate::model::linear::{gemm_into, Strided};
+        let (h, w, g) = (
+            contiguous_f32(s1, l1)?,
+            contiguous_f32(s2, l2)?,
+            contiguous_f32(s3, l3)?,
+        );
+        let (n, hid) = l1.shape().dims2()?;
+        let (vocab, hid2) = l2.shape().dims2()?;
+        if hid != hid2 || g.len() != n || self.targets.len() != n || hid == 0 || vocab == 0 {
+            candle_core::bail!(
+                "chosen-logprobs backward: hidden {n}×{hid}, lm_head {vocab}×{hid2}"
+            );
+        }
+        if self.targets.iter().any(|&t| t as usize >= vocab) {
+            candle_core::bail!("a target token is outside the vocabulary ({vocab})");
+        }
+        let len = n * hid + self.want_w as usize * vocab * hid;
+        let mut out: Vec<f32> = Vec::with_capacity(len);
+        let base = out.as_mut_ptr();
+        let rows = self.chunk_rows.clamp(1, n.max(1));
+        let mut dlogits: Vec<f32> = Vec::with_capacity(rows * vocab);
+        // W (vocab, h) read as its transpose (h, vocab).
+        let w_t = Strided {
+            data: w,
+            row_stride: 1,
+            col_stride: hid,
+        };
+        let mut start = 0;
+        while start < n {
+            let m = rows.min(n - start);
+            let hc = &h[start * hid..(start + m) * hid];
+            dlogits.clear();
+            // SAFETY: the capacity holds rows × vocab ≥ m × vocab; gemm writes all of it.
+            unsafe {
+                gemm_into(
+                    dlogits.as_mut_ptr(),
+                    (m, vocab, hid),
+                    Strided::row_major(hc, hid),
+                    w_t,
+                    false,
+                );
+                dlogits.set_len(m * vocab);
+            }
+            dlogits
+                .par_chunks_mut(vocab)
+                .zip(
+                    self.targets[start..start + m]
+                        .par_iter()
+                        .zip(&g[start..start + m]),
+                )
+                .for_each(|(row, (&t, &gr))| {
+                    vexp::softmax_in_place(row);
+                    row.iter_mut().for_each(|p| *p *= -gr);
+                    row[t as usize] += gr;
+                });
+            let d = Strided::row_major(&dlogits, vocab);
+            // SAFETY: rows [start, start + m) of dh lie within the capacity;
+            // gemm writes all of them.
+            unsafe {
+                gemm_into(
+                    base.add(start * hid),
+                    (m, hid, vocab),
+                    d,
+                    Strided::row_major(w, hid),
+                    false,
+                )
+            };
+            if self.want_w {
+                let d_t = Strided {
+                    data: &dlogits,
+                    row_stride: 1,
+                    col_stride: vocab,
+                };
+                // SAFETY: dW lies within the capacity; the first block writes
+                // every element, later ones add to what it wrote.
+                unsafe {
+                    gemm_into(
+                        base.add(n * hid),
+                        (vocab, hid, m),
+                        d_t,
+                        Strided::row_major(hc, hid),
+                        start > 0,
+                    )
+                };
+            }
+            start += m;
+        }
+        // SAFETY: every element of [0, len) was written above (n ≥ 1 blocks
+        // ran when n > 0; with n = 0 and no dW, len is 0).
+        if n == 0 && self.want_w {
+            out.resize(len, 0.0);
+        } else {
+            unsafe { out.set_len(len) };
+        }
+        Ok((CpuStorage::F32(out), Shape::from(len)))
     }
 }
 
@@ -322,7 +476,8 @@ pub fn tokens_logprobs(model: &Qwen, seqs: &[Vec<u32>]) -> Result<Vec<TextLogpro
         flat.extend(std::iter::repeat_n(0u32, max_len - s.len()));
     }
     let ids = Tensor::from_vec(flat, (seqs.len(), max_len), model.device())?;
-    let lp = sequence_logprobs(model, &ids, DEFAULT_CHUNK_ROWS)?.to_vec2::<f32>()?;
+    let chunk_rows = chunk_rows_for(model.vocab_size());
+    let lp = sequence_logprobs(model, &ids, chunk_rows)?.to_vec2::<f32>()?;
     Ok(seqs
         .iter()
         .zip(lp)
@@ -337,6 +492,14 @@ pub fn tokens_logprobs(model: &Qwen, seqs: &[Vec<u32>]) -> Result<Vec<TextLogpro
 mod tests {
     use super::*;
     use candle_core::{Device, Var};
+
+    #[test]
+    fn blocks_of_logits_stay_within_the_budget() {
+        assert_eq!(chunk_rows_for(151_936), 110);
+        assert_eq!(chunk_rows_for(8_192), 2_048);
+        assert_eq!(chunk_rows_for(10), 4_096);
+        assert!(chunk_rows_for(151_936) * 151_936 * 4 <= LOGITS_BLOCK_BYTES);
+    }
 
     /// The recomputing backward equals autograd through the plain composition.
     #[test]

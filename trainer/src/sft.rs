@@ -21,7 +21,7 @@ use crate::data::{
     Renderer, SftData, ShardReader,
 };
 use crate::error::{Error, Result};
-use crate::logprobs::{masked_nll, DEFAULT_CHUNK_ROWS};
+use crate::logprobs::{chunk_rows_for, masked_nll};
 use crate::model::{Config, LoraConfig, Qwen, Trainable};
 use crate::optim::{clip_grad_norm, cosine_lr, warmup_steps, AdamW, AdamWConfig};
 use crate::plot::write_loss_curve;
@@ -369,7 +369,7 @@ fn forward_backward(model: &Qwen, vars: &[Var], batches: &[Batch]) -> Result<Ste
     let tokens = batches.iter().map(|b| b.tokens).sum();
     let pass = |b: &Batch| -> Result<(f64, Vec<Option<Tensor>>)> {
         let (ids, mask) = b.tensors(model.device())?;
-        let (loss, count) = masked_nll(model, &ids, &mask, DEFAULT_CHUNK_ROWS)?;
+        let (loss, count) = masked_nll(model, &ids, &mask, chunk_rows_for(model.vocab_size()))?;
         let value = loss.to_scalar::<f32>()? as f64;
         if count == 0.0 || !value.is_finite() {
             let sum = if value.is_finite() { 0.0 } else { f64::NAN };
@@ -412,7 +412,12 @@ fn evaluate_here(model: &Qwen, data: &SftData) -> Result<f32> {
     for batch in data.epoch(0) {
         let batch = batch?;
         let (ids, mask) = batch.tensors(model.device())?;
-        let (loss, n) = masked_nll(model, &ids.detach(), &mask, DEFAULT_CHUNK_ROWS)?;
+        let (loss, n) = masked_nll(
+            model,
+            &ids.detach(),
+            &mask,
+            chunk_rows_for(model.vocab_size()),
+        )?;
         sum += loss.to_scalar::<f32>()? as f64 * n;
         count += n;
     }

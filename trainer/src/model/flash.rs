@@ -18,8 +18,12 @@ use rayon::prelude::*;
 use super::fused::{CausalMask, HeadRows};
 use super::vexp;
 
-/// Queries and keys per block.
-const BLOCK: usize = 64;
+/// Queries per block.
+const BLOCK_Q: usize = 64;
+/// Keys per block: a whole training sequence of 512 in one, so that each
+/// block of queries makes two large products instead of many small ones
+/// (gemm's per-call cost and the online softmax's rescaling dominated at 64).
+const BLOCK_K: usize = 512;
 
 /// Attention of q (b, hq, t, d) over k, v (b, hkv, s, d) under `mask`, as
 /// (b, hq, t, d). None unless all are f32 on the CPU.
@@ -204,27 +208,37 @@ impl Flash {
         (lo.min(s), hi.min(s))
     }
 
-    /// Masked, scaled scores of queries i0.. against keys j0.. (in place).
-    fn mask_scores(
+    /// Scales the scores of queries i0.. against keys j0.. (in place) where
+    /// they are visible, and returns each row's visible columns [a, b) of the
+    /// block (a = b when none are); the rest of a row is left as it was and
+    /// must not be read.
+    fn visible_scores(
         &self,
         scores: &mut [f32],
         bi: usize,
-        i0: usize,
-        j0: usize,
+        (i0, j0): (usize, usize),
         nk: usize,
         s: usize,
-    ) {
+    ) -> [(usize, usize); BLOCK_Q] {
+        let mut ranges = [(0, 0); BLOCK_Q];
         for (r, row) in scores.chunks_mut(nk).enumerate() {
             let (lo, hi) = self.visible(bi, i0 + r, s);
-            for (c, x) in row.iter_mut().enumerate() {
-                let j = j0 + c;
-                *x = if j >= lo && j < hi {
-                    *x * self.scale
-                } else {
-                    f32::NEG_INFINITY
-                };
-            }
+            let b = hi.saturating_sub(j0).min(nk);
+            let a = lo.saturating_sub(j0).min(b);
+            row[a..b].iter_mut().for_each(|x| *x *= self.scale);
+            ranges[r] = (a, b);
         }
+        ranges
+    }
+
+    /// Turns scaled scores into exp(score − shift) on the visible columns and
+    /// zero elsewhere; returns the sum of the row.
+    fn exp_visible(row: &mut [f32], (a, b): (usize, usize), shift: f32) -> f32 {
+        row[..a].fill(0.0);
+        row[b..].fill(0.0);
+        let visible = &mut row[a..b];
+        vexp::exp_shifted(visible, shift);
+        vexp::sum(visible)
     }
 
     /// The key range any of queries i0..i1 sees.
@@ -240,31 +254,31 @@ impl Flash {
         let [q, k, v] = x;
         let Dims { t, s, d, .. } = dims;
         let kv = h / (dims.hq / dims.hkv);
-        let mut scores = vec![0f32; BLOCK * BLOCK];
-        let mut acc = vec![0f32; BLOCK * d];
-        for i0 in (0..t).step_by(BLOCK) {
-            let nq = BLOCK.min(t - i0);
+        let mut scores = vec![0f32; BLOCK_Q * BLOCK_K];
+        let mut acc = vec![0f32; BLOCK_Q * d];
+        for i0 in (0..t).step_by(BLOCK_Q) {
+            let nq = BLOCK_Q.min(t - i0);
             let q_blk = rows_view(&q, bi, h, i0, nq, d);
             let mut max = vec![f32::NEG_INFINITY; nq];
             let mut sum = vec![0f32; nq];
             acc[..nq * d].fill(0.0);
             let (jlo, jhi) = self.key_range(bi, i0, i0 + nq, s);
-            for j0 in (jlo..jhi).step_by(BLOCK) {
-                let nk = BLOCK.min(jhi - j0);
+            for j0 in (jlo..jhi).step_by(BLOCK_K) {
+                let nk = BLOCK_K.min(jhi - j0);
                 let k_blk = rows_view(&k, bi, kv, j0, nk, d);
                 let v_blk = rows_view(&v, bi, kv, j0, nk, d);
                 let sc = &mut scores[..nq * nk];
                 matmul(sc, nq, nk, d, q_blk, k_blk.t(), false);
-                self.mask_scores(sc, bi, i0, j0, nk, s);
+                let ranges = self.visible_scores(sc, bi, (i0, j0), nk, s);
                 for (r, row) in sc.chunks_mut(nk).enumerate() {
-                    let new_max = row.iter().fold(max[r], |m, &x| m.max(x));
-                    if new_max == f32::NEG_INFINITY {
+                    let (a, b) = ranges[r];
+                    if a == b {
                         row.fill(0.0);
                         continue;
                     }
+                    let new_max = max[r].max(vexp::max(&row[a..b]));
                     let keep = (max[r] - new_max).exp();
-                    vexp::exp_shifted(row, new_max);
-                    let row_sum = vexp::sum(row);
+                    let row_sum = Self::exp_visible(row, (a, b), new_max);
                     sum[r] = sum[r] * keep + row_sum;
                     max[r] = new_max;
                     acc[r * d..(r + 1) * d].iter_mut().for_each(|a| *a *= keep);
@@ -431,12 +445,12 @@ impl Flash {
         let dq = &mut grads.dq[gi * t * d..(gi + 1) * t * d];
         let (dk, dv) = (&mut grads.dk, &mut grads.dv);
         let row = |i: usize| dims.q_row(bi, h, i);
-        let mut p = vec![0f32; BLOCK * BLOCK];
-        let mut dp = vec![0f32; BLOCK * BLOCK];
-        let mut q_blk = vec![0f32; BLOCK * d];
-        let mut do_blk = vec![0f32; BLOCK * d];
-        for i0 in (0..t).step_by(BLOCK) {
-            let nq = BLOCK.min(t - i0);
+        let mut p = vec![0f32; BLOCK_Q * BLOCK_K];
+        let mut dp = vec![0f32; BLOCK_Q * BLOCK_K];
+        let mut q_blk = vec![0f32; BLOCK_Q * d];
+        let mut do_blk = vec![0f32; BLOCK_Q * d];
+        for i0 in (0..t).step_by(BLOCK_Q) {
+            let nq = BLOCK_Q.min(t - i0);
             q_blk[..nq * d].copy_from_slice(&q[row(i0) * d..row(i0 + nq) * d]);
             // dO rows (the log-sum-exp column dropped) and Dᵢ = dOᵢ · Oᵢ.
             let mut lse = vec![0f32; nq];
@@ -449,8 +463,8 @@ impl Flash {
                 lse[r] = out[at + d];
             }
             let (jlo, jhi) = self.key_range(bi, i0, i0 + nq, s);
-            for j0 in (jlo..jhi).step_by(BLOCK) {
-                let nk = BLOCK.min(jhi - j0);
+            for j0 in (jlo..jhi).step_by(BLOCK_K) {
+                let nk = BLOCK_K.min(jhi - j0);
                 let k_blk = &k_all[j0 * d..(j0 + nk) * d];
                 let v_blk = &v_all[j0 * d..(j0 + nk) * d];
                 let (p, dp) = (&mut p[..nq * nk], &mut dp[..nq * nk]);
@@ -463,9 +477,9 @@ impl Flash {
                     View::transposed(k_blk, d),
                     false,
                 );
-                self.mask_scores(p, bi, i0, j0, nk, s);
+                let ranges = self.visible_scores(p, bi, (i0, j0), nk, s);
                 for (r, prow) in p.chunks_mut(nk).enumerate() {
-                    vexp::exp_shifted(prow, lse[r]);
+                    Self::exp_visible(prow, ranges[r], lse[r]);
                 }
                 // dV += Pᵀ dO
                 let dv_blk = &mut dv[j0 * d..(j0 + nk) * d];
@@ -572,7 +586,7 @@ mod tests {
     #[test]
     fn matches_the_composed_attention() {
         let dev = Device::Cpu;
-        let (b, hq, hkv, t, d) = (2, 4, 2, BLOCK + 9, 8);
+        let (b, hq, hkv, t, d) = (2, 4, 2, BLOCK_K + 9, 8);
         for (offset, window, pads) in [(0, None, vec![0, 3]), (5, Some(20), vec![2, 0])] {
             let s = offset + t;
             let mask = CausalMask {

@@ -304,14 +304,14 @@ fn column_sums(g: &[f32], n: usize) -> Vec<f32> {
 
 /// A matrix operand of gemm: element (i, j) is `data[i·row_stride + j·col_stride]`.
 #[derive(Clone, Copy)]
-struct Strided<'a> {
-    data: &'a [f32],
-    row_stride: usize,
-    col_stride: usize,
+pub(crate) struct Strided<'a> {
+    pub(crate) data: &'a [f32],
+    pub(crate) row_stride: usize,
+    pub(crate) col_stride: usize,
 }
 
 impl<'a> Strided<'a> {
-    fn row_major(data: &'a [f32], cols: usize) -> Self {
+    pub(crate) fn row_major(data: &'a [f32], cols: usize) -> Self {
         Self {
             data,
             row_stride: cols,
@@ -333,7 +333,7 @@ impl<'a> Strided<'a> {
 /// # Safety
 /// `dst` must be valid for m × n writes (and reads when `accumulate`, with
 /// every element initialized).
-unsafe fn gemm_into(
+pub(crate) unsafe fn gemm_into(
     dst: *mut f32,
     (m, n, k): (usize, usize, usize),
     lhs: Strided,

@@ -122,9 +122,26 @@ pub fn sum(xs: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+/// The largest element (−∞ for none), with sixteen partial maxima so that it
+/// vectorizes.
+pub fn max(xs: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; 16];
+    let mut chunks = xs.chunks_exact(16);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = if v > *a { v } else { *a };
+        }
+    }
+    let tail = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    acc.iter().fold(tail, |m, &v| m.max(v))
+}
+
 /// Softmax of a row in place (max subtracted first); returns log Σ exp(row).
 pub fn softmax_in_place(row: &mut [f32]) -> f32 {
-    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let max = max(row);
     if max == f32::NEG_INFINITY {
         row.fill(0.0);
         return f32::NEG_INFINITY;
