@@ -86,11 +86,6 @@ impl Dims {
     fn q_row(&self, bi: usize, h: usize, i: usize) -> usize {
         (bi * self.hq + h) * self.t + i
     }
-
-    /// Offset of key `j` of KV head `h` of sequence `bi`, in rows.
-    fn k_row(&self, bi: usize, h: usize, j: usize) -> usize {
-        (bi * self.hkv + h) * self.s + j
-    }
 }
 
 /// Rows of a strided input as a matrix for [`matmul`].
@@ -100,14 +95,6 @@ fn rows_view<'a>(x: &HeadRows<'a>, b: usize, h: usize, r0: usize, n: usize, d: u
         rs: x.stride_row,
         cs: 1,
     }
-}
-
-/// The three inputs, flat and contiguous.
-#[derive(Clone, Copy)]
-struct Qkv<'a> {
-    q: &'a [f32],
-    k: &'a [f32],
-    v: &'a [f32],
 }
 
 /// What the backward pass reads of the forward one: the output rows (d values
@@ -120,10 +107,10 @@ struct Saved<'a> {
 
 /// The gradients one backward task owns: its query heads' rows, its KV
 /// head's keys and values.
-struct HeadGrads {
-    dq: Vec<f32>,
-    dk: Vec<f32>,
-    dv: Vec<f32>,
+struct HeadGrads<'a> {
+    dq: &'a mut [f32],
+    dk: &'a mut [f32],
+    dv: &'a mut [f32],
 }
 
 /// A row-major view for [`matmul`]: element (r, c) at `r * rs + c * cs`.
@@ -341,21 +328,23 @@ impl CustomOp3 for Flash {
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let dims = Dims::new(q.dims(), k.dims(), v.dims())?;
-        let flat = |x: &Tensor| x.flatten_all()?.to_vec1::<f32>();
-        let (qs, ks, vs, out, g) = (flat(q)?, flat(k)?, flat(v)?, flat(res)?, flat(grad)?);
-        let x = Qkv {
-            q: &qs,
-            k: &ks,
-            v: &vs,
+        let grad = grad.contiguous()?;
+        // Read in place (q, k, v through their strides), no copies.
+        let guards = [q, k, v, res, &grad].map(|t| t.storage_and_layout());
+        let cpu = |i: usize| match &*guards[i].0 {
+            candle_core::Storage::Cpu(s) => Ok((s, guards[i].1)),
+            _ => candle_core::bail!("flash attention: backward on the CPU only"),
         };
-        let (dq, dk, dv) = self.backward(
-            dims,
-            x,
-            Saved {
-                out: &out,
-                grad: &g,
-            },
-        );
+        let x = [0, 1, 2].map(|i| cpu(i).and_then(|(s, l)| HeadRows::new(s, l)));
+        let [xq, xk, xv] = x;
+        let (so, lo) = cpu(3)?;
+        let (sg, lg) = cpu(4)?;
+        let saved = Saved {
+            out: super::fused::contiguous_f32(so, lo)?,
+            grad: super::fused::contiguous_f32(sg, lg)?,
+        };
+        let (dq, dk, dv) = self.backward(dims, [xq?, xk?, xv?], saved);
+        drop(guards);
         let dev = q.device();
         let track = |x: &Tensor, data: Vec<f32>| -> candle_core::Result<Option<Tensor>> {
             x.track_op()
@@ -371,7 +360,12 @@ impl Flash {
     /// and the log-sum-exp) and its gradient `g` (same layout; the log-sum-exp
     /// column is not an output, its gradient is ignored). One task per
     /// (sequence, KV head) owns the gradients of its keys, values and queries.
-    fn backward(&self, dims: Dims, x: Qkv, saved: Saved) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    fn backward(
+        &self,
+        dims: Dims,
+        x: [HeadRows; 3],
+        saved: Saved,
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
         let Dims {
             b,
             hq,
@@ -381,45 +375,22 @@ impl Flash {
             d,
         } = dims;
         let groups = hq / hkv;
-        let parts: Vec<HeadGrads> = (0..b * hkv)
-            .into_par_iter()
-            .map(|task| {
-                let (bi, kv) = (task / hkv, task % hkv);
-                let mut grads = HeadGrads {
-                    dq: vec![0f32; groups * t * d],
-                    dk: vec![0f32; s * d],
-                    dv: vec![0f32; s * d],
-                };
-                let heads = Qkv {
-                    q: x.q,
-                    k: &x.k[dims.k_row(bi, kv, 0) * d..dims.k_row(bi, kv, s) * d],
-                    v: &x.v[dims.k_row(bi, kv, 0) * d..dims.k_row(bi, kv, s) * d],
-                };
-                for gi in 0..groups {
-                    self.backward_head(dims, bi, (kv, gi), heads, saved, &mut grads);
-                }
-                grads
-            })
-            .collect();
+        // Task (sequence, KV head) owns contiguous blocks of all three
+        // gradients: its query heads' rows, its keys' and values' rows.
         let mut dq = vec![0f32; b * hq * t * d];
         let mut dk = vec![0f32; b * hkv * s * d];
         let mut dv = vec![0f32; b * hkv * s * d];
-        for (
-            task,
-            HeadGrads {
-                dq: pq,
-                dk: pk,
-                dv: pv,
-            },
-        ) in parts.into_iter().enumerate()
-        {
-            let (bi, kv) = (task / hkv, task % hkv);
-            let q0 = dims.q_row(bi, kv * groups, 0) * d;
-            dq[q0..q0 + pq.len()].copy_from_slice(&pq);
-            let k0 = dims.k_row(bi, kv, 0) * d;
-            dk[k0..k0 + pk.len()].copy_from_slice(&pk);
-            dv[k0..k0 + pv.len()].copy_from_slice(&pv);
-        }
+        dq.par_chunks_mut((groups * t * d).max(1))
+            .zip(dk.par_chunks_mut((s * d).max(1)))
+            .zip(dv.par_chunks_mut((s * d).max(1)))
+            .enumerate()
+            .for_each(|(task, ((dq, dk), dv))| {
+                let (bi, kv) = (task / hkv, task % hkv);
+                let mut grads = HeadGrads { dq, dk, dv };
+                for gi in 0..groups {
+                    self.backward_head(dims, bi, (kv, gi), x, saved, &mut grads);
+                }
+            });
         (dq, dk, dv)
     }
 
@@ -430,20 +401,16 @@ impl Flash {
         dims: Dims,
         bi: usize,
         (kv, gi): (usize, usize),
-        x: Qkv,
+        x: [HeadRows; 3],
         saved: Saved,
         grads: &mut HeadGrads,
     ) {
         let Dims { t, s, d, .. } = dims;
         let h = kv * (dims.hq / dims.hkv) + gi;
-        let Qkv {
-            q,
-            k: k_all,
-            v: v_all,
-        } = x;
+        let [q, k, v] = x;
         let Saved { out, grad: g } = saved;
         let dq = &mut grads.dq[gi * t * d..(gi + 1) * t * d];
-        let (dk, dv) = (&mut grads.dk, &mut grads.dv);
+        let (dk, dv) = (&mut *grads.dk, &mut *grads.dv);
         let row = |i: usize| dims.q_row(bi, h, i);
         let mut p = vec![0f32; BLOCK_Q * BLOCK_K];
         let mut dp = vec![0f32; BLOCK_Q * BLOCK_K];
@@ -451,7 +418,10 @@ impl Flash {
         let mut do_blk = vec![0f32; BLOCK_Q * d];
         for i0 in (0..t).step_by(BLOCK_Q) {
             let nq = BLOCK_Q.min(t - i0);
-            q_blk[..nq * d].copy_from_slice(&q[row(i0) * d..row(i0 + nq) * d]);
+            let q_rows = q.rows(bi, h, i0, nq, d);
+            for (r, dst) in q_blk[..nq * d].chunks_mut(d).enumerate() {
+                dst.copy_from_slice(&q_rows[r * q.stride_row..r * q.stride_row + d]);
+            }
             // dO rows (the log-sum-exp column dropped) and Dᵢ = dOᵢ · Oᵢ.
             let mut lse = vec![0f32; nq];
             let mut delta = vec![0f32; nq];
@@ -465,8 +435,8 @@ impl Flash {
             let (jlo, jhi) = self.key_range(bi, i0, i0 + nq, s);
             for j0 in (jlo..jhi).step_by(BLOCK_K) {
                 let nk = BLOCK_K.min(jhi - j0);
-                let k_blk = &k_all[j0 * d..(j0 + nk) * d];
-                let v_blk = &v_all[j0 * d..(j0 + nk) * d];
+                let k_blk = rows_view(&k, bi, kv, j0, nk, d);
+                let v_blk = rows_view(&v, bi, kv, j0, nk, d);
                 let (p, dp) = (&mut p[..nq * nk], &mut dp[..nq * nk]);
                 matmul(
                     p,
@@ -474,7 +444,7 @@ impl Flash {
                     nk,
                     d,
                     View::rows(&q_blk[..nq * d], d),
-                    View::transposed(k_blk, d),
+                    k_blk.t(),
                     false,
                 );
                 let ranges = self.visible_scores(p, bi, (i0, j0), nk, s);
@@ -499,7 +469,7 @@ impl Flash {
                     nk,
                     d,
                     View::rows(&do_blk[..nq * d], d),
-                    View::transposed(v_blk, d),
+                    v_blk.t(),
                     false,
                 );
                 for (r, (dprow, prow)) in dp.chunks_mut(nk).zip(p.chunks(nk)).enumerate() {
@@ -509,15 +479,7 @@ impl Flash {
                 }
                 // dQ += dS K, dK += dSᵀ Q
                 let dq_blk = &mut dq[i0 * d..(i0 + nq) * d];
-                matmul(
-                    dq_blk,
-                    nq,
-                    d,
-                    nk,
-                    View::rows(dp, nk),
-                    View::rows(k_blk, d),
-                    true,
-                );
+                matmul(dq_blk, nq, d, nk, View::rows(dp, nk), k_blk, true);
                 let dk_blk = &mut dk[j0 * d..(j0 + nk) * d];
                 matmul(
                     dk_blk,

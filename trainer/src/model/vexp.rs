@@ -14,20 +14,32 @@ const MIN_ARG: f32 = -87.3;
 /// Above this, exp overflows: +∞.
 const MAX_ARG: f32 = 88.722_83;
 
+/// a · b + c, as one fused multiply-add where the CPU has one (`FMA`: the
+/// caller's target features include it; elsewhere `mul_add` is a slow call).
 #[inline(always)]
-fn exp_one(x: f32) -> f32 {
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+#[inline(always)]
+fn exp_one<const FMA: bool>(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     let clamped = x.clamp(MIN_ARG, MAX_ARG);
-    let n = (clamped * LOG2E + 0.5).floor();
-    let r = clamped - n * LN2_HI - n * LN2_LO;
+    let n = madd::<FMA>(clamped, LOG2E, 0.5).floor();
+    let r = madd::<FMA>(-n, LN2_LO, madd::<FMA>(-n, LN2_HI, clamped));
     let z = r * r;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
-        + 1.666_666_5e-1)
-        * r
-        + 0.5;
-    let y = p * z + r + 1.0;
+    let mut p = madd::<FMA>(1.987_569_1e-4, r, 1.398_199_9e-3);
+    p = madd::<FMA>(p, r, 8.333_452e-3);
+    p = madd::<FMA>(p, r, 4.166_579_6e-2);
+    p = madd::<FMA>(p, r, 1.666_666_5e-1);
+    p = madd::<FMA>(p, r, 0.5);
+    let y = madd::<FMA>(p, z, r + 1.0);
     // n as an integer by the float-addition trick (exact for |n| < 2²²), which
     // vectorizes where `as i32` (saturating) does not; then 2ⁿ in two factors:
     // n reaches 128 just below the overflow threshold.
@@ -48,22 +60,22 @@ fn exp_one(x: f32) -> f32 {
 }
 
 #[inline(always)]
-fn exp_shifted_in_place(xs: &mut [f32], shift: f32) {
+fn exp_shifted_in_place<const FMA: bool>(xs: &mut [f32], shift: f32) {
     for x in xs.iter_mut() {
-        *x = exp_one(*x - shift);
+        *x = exp_one::<FMA>(*x - shift);
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,fma")]
 fn exp_avx512(xs: &mut [f32], shift: f32) {
-    exp_shifted_in_place(xs, shift)
+    exp_shifted_in_place::<true>(xs, shift)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn exp_avx2(xs: &mut [f32], shift: f32) {
-    exp_shifted_in_place(xs, shift)
+    exp_shifted_in_place::<true>(xs, shift)
 }
 
 /// xs[i] ← exp(xs[i] − shift), in place.
@@ -74,27 +86,27 @@ pub fn exp_shifted(xs: &mut [f32], shift: f32) {
         Simd::Avx512 => unsafe { exp_avx512(xs, shift) },
         #[cfg(target_arch = "x86_64")]
         Simd::Avx2Fma => unsafe { exp_avx2(xs, shift) },
-        _ => exp_shifted_in_place(xs, shift),
+        _ => exp_shifted_in_place::<false>(xs, shift),
     }
 }
 
 #[inline(always)]
-fn sigmoid_of(x: &[f32], out: &mut [f32]) {
+fn sigmoid_of<const FMA: bool>(x: &[f32], out: &mut [f32]) {
     for (o, &v) in out.iter_mut().zip(x) {
-        *o = 1.0 / (1.0 + exp_one(-v));
+        *o = 1.0 / (1.0 + exp_one::<FMA>(-v));
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,fma")]
 fn sigmoid_avx512(x: &[f32], out: &mut [f32]) {
-    sigmoid_of(x, out)
+    sigmoid_of::<true>(x, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn sigmoid_avx2(x: &[f32], out: &mut [f32]) {
-    sigmoid_of(x, out)
+    sigmoid_of::<true>(x, out)
 }
 
 /// out[i] ← 1 / (1 + exp(−x[i])) (over the shorter of the two).
@@ -105,7 +117,7 @@ pub fn sigmoid(x: &[f32], out: &mut [f32]) {
         Simd::Avx512 => unsafe { sigmoid_avx512(x, out) },
         #[cfg(target_arch = "x86_64")]
         Simd::Avx2Fma => unsafe { sigmoid_avx2(x, out) },
-        _ => sigmoid_of(x, out),
+        _ => sigmoid_of::<false>(x, out),
     }
 }
 
