@@ -30,6 +30,7 @@ static ALLOC: adamame_trainer::runtime::ReusingAlloc =
 
 fn main() {
     adamame_trainer::runtime::keep_freed_memory();
+    adamame_trainer::runtime::calm_candle_pool();
     if let Err(e) = run() {
         eprintln!("bench_model: {e}");
         std::process::exit(1);

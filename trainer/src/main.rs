@@ -104,6 +104,7 @@ static ALLOC: adamame_trainer::runtime::ReusingAlloc =
 
 fn main() {
     adamame_trainer::runtime::keep_freed_memory();
+    adamame_trainer::runtime::calm_candle_pool();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Generate(args) => generate(args),

@@ -18,6 +18,25 @@ pub fn keep_freed_memory() {
     }
 }
 
+/// The environment variable candle reads for how long its pool threads spin
+/// waiting for work before they sleep.
+pub const CANDLE_SPIN_ENV: &str = "CANDLE_BARRIER_POOL_SPIN_LIMIT";
+
+/// Spins candle's pool threads allow themselves unless the user sets
+/// [`CANDLE_SPIN_ENV`]. candle's default (25,000) keeps a pool thread spinning
+/// between element-wise ops while the rayon threads run gemm: with as many
+/// threads as cores it took a core's share from them (8% of an SFT run's
+/// samples). At 1,000, training is 5–9% faster and generation unchanged.
+pub const CANDLE_SPIN_LIMIT: u32 = 1_000;
+
+/// Sets [`CANDLE_SPIN_LIMIT`] unless the user chose a value. Call at the start
+/// of `main`, before any thread exists and before candle's pool starts.
+pub fn calm_candle_pool() {
+    if std::env::var_os(CANDLE_SPIN_ENV).is_none() {
+        std::env::set_var(CANDLE_SPIN_ENV, CANDLE_SPIN_LIMIT.to_string());
+    }
+}
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, Ordering};
