@@ -52,6 +52,10 @@ impl Hasher for Fx {
         tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
         self.write_u64(u64::from_le_bytes(tail));
     }
+    fn write_u128(&mut self, x: u128) {
+        self.write_u64(x as u64);
+        self.write_u64((x >> 64) as u64);
+    }
     fn write_u64(&mut self, x: u64) {
         self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
@@ -274,16 +278,22 @@ impl TrigramTable {
         WORD_MEMO.with(|memo| {
             let mut memo = memo.borrow_mut();
             let owner = self as *const Self as usize;
-            if memo.owner != owner || memo.words.len() >= MEMO_MAX_WORDS {
+            if memo.owner != owner || memo.len() >= MEMO_MAX_WORDS {
                 memo.owner = owner;
-                memo.words.clear();
+                memo.short.clear();
+                memo.long.clear();
             }
-            if let Some(v) = memo.words.get(word) {
-                return *v;
+            match short_key(word) {
+                Some(k) => *memo.short.entry(k).or_insert_with(|| self.score_word(word)),
+                None => {
+                    if let Some(v) = memo.long.get(word) {
+                        return *v;
+                    }
+                    let v = self.score_word(word);
+                    memo.long.insert(word.into(), v);
+                    v
+                }
             }
-            let v = self.score_word(word);
-            memo.words.insert(word.into(), v);
-            v
         })
     }
 }
@@ -293,11 +303,32 @@ const MEMO_MAX_WORD_BYTES: usize = 32;
 /// The memo is emptied when it holds this many words (a few MB per thread).
 const MEMO_MAX_WORDS: usize = 1 << 16;
 
+type WordScores = ([f64; MAX], usize);
+
 #[derive(Default)]
 struct WordMemo {
     /// The table the memo belongs to (its address: tables live for the process).
     owner: usize,
-    words: HashMap<Box<str>, ([f64; MAX], usize), BuildHasherDefault<Fx>>,
+    /// Words of up to 16 bytes, keyed by their bytes (no string compare).
+    short: HashMap<u128, WordScores, BuildHasherDefault<Fx>>,
+    long: HashMap<Box<str>, WordScores, BuildHasherDefault<Fx>>,
+}
+
+impl WordMemo {
+    fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
+}
+
+/// A word of up to 16 bytes as one number, zero-padded: letters are never
+/// NUL, so different words never share a key.
+fn short_key(word: &str) -> Option<u128> {
+    let b = word.as_bytes();
+    (b.len() <= 16).then(|| {
+        let mut key = [0u8; 16];
+        key[..b.len()].copy_from_slice(b);
+        u128::from_le_bytes(key)
+    })
 }
 
 thread_local! {
