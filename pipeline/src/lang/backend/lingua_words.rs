@@ -4,14 +4,15 @@
 //! gives lingua's own verdict.
 //!
 //! lingua lowercases the text and takes tokens with a regex (`\p{Thai}+`,
-//! `\p{Hangul}+`, `\p{Han}`, …, `\p{L}+`). Then, in order: a rule stage that decides by
-//! script and by letters unique to one language; a filter keeping the
-//! languages of the most frequent alphabet (by letters), narrowed further by
-//! letters such as `é` or `ã` when at least half of the words have them; and
-//! for 120 letters or more, the sums of trigram log-probabilities. Only texts
-//! whose tokens we can reproduce exactly (Latin, Thai and Hangul words, each
-//! run of one script; Han and kana characters, one word each) and whose counts *prove* that the rules pass through to
-//! the Latin trigrams are answered here; anything else goes to lingua.
+//! `\p{Hangul}+`, `\p{Han}`, …, `\p{L}+`). Then, in order: a rule stage that
+//! decides by script and by letters unique to one language; a filter keeping
+//! the languages of the most frequent alphabet (by letters), narrowed further
+//! by letters such as `é` or `ã` when at least half of the words have them;
+//! and for 120 letters or more, the sums of trigram log-probabilities. Only
+//! texts whose tokens we can reproduce exactly (Latin, Thai and Hangul words,
+//! each a run of one script; Han and kana characters, one word each) and
+//! whose counts *prove* that the rules pass through to the Latin trigrams are
+//! answered here; anything else goes to lingua.
 
 /// lingua's word, as a byte span of the text and its script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
