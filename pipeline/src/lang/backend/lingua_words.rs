@@ -14,44 +14,80 @@
 //! whose counts *prove* that the rules pass through to the Latin trigrams are
 //! answered here; anything else goes to lingua.
 
-/// lingua's word, as a byte span of the text and its script.
+/// lingua's word, as a byte span of the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Word {
     pub start: usize,
     pub end: usize,
-    pub latin: bool,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+/// The scripts of the characters we reproduce lingua's tokens for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
     Latin,
     Thai,
     Hangul,
-    /// Han or kana: every character is a word of its own.
+    /// Han and kana: every character is a word of its own (`\p{Han}`,
+    /// `\p{Hiragana}`, `\p{Katakana}` take one character).
     Single,
 }
 
-/// How lingua's tokenizer sees `c`: a letter of a word of some kind, a
-/// separator (`Some(None)`), or `None` when we do not reproduce lingua there.
-fn kind(c: char) -> Option<Option<Kind>> {
+/// A character as lingua's regex sees it: its script, and whether it is a
+/// letter (`\p{L}`; Thai vowel and tone marks, digits and signs are not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Letter {
+    script: Script,
+    is_l: bool,
+}
+
+/// `Ok(Some)` for a character of a word, `Ok(None)` for one that is in no
+/// word, `Err` where we do not know lingua's answer (other scripts, letters
+/// whose lowercase is two characters).
+fn classify(c: char) -> Result<Option<Letter>, ()> {
     let u = c as u32;
-    Some(match u {
-        _ if c.is_ascii_alphabetic() => Some(Kind::Latin),
-        _ if u < 0x80 => None,
-        // Latin-1 and Latin Extended-A/B letters, Latin Extended Additional:
-        // one-character lowercase forms (U+0130 lowercases to two).
-        0x0130 => return None,
-        0x00C0..=0x024F if u != 0xD7 && u != 0xF7 => Some(Kind::Latin),
-        0x1E00..=0x1EFF => Some(Kind::Latin),
-        // Script=Thai: letters, vowel and tone marks, digits, signs.
-        0x0E01..=0x0E3A | 0x0E40..=0x0E5B => Some(Kind::Thai),
-        0xAC00..=0xD7A3 | 0x1100..=0x11FF | 0x3131..=0x318E => Some(Kind::Hangul),
-        0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x3041..=0x3096 | 0x30A1..=0x30FA => Some(Kind::Single),
-        // Any other letter (or mark lingua might count): not reproduced.
-        _ if crate::chars::is_alphabetic(c) => return None,
-        // Digits, punctuation, spaces, combining accents: never in a word.
-        _ => None,
-    })
+    let letter = |script| Ok(Some(Letter { script, is_l: true }));
+    match u {
+        _ if c.is_ascii_alphabetic() => letter(Script::Latin),
+        0..0x80 => Ok(None),
+        // İ lowercases to two characters.
+        0x0130 => Err(()),
+        // Latin-1 and Latin Extended-A/B letters, Latin Extended Additional.
+        0x00C0..=0x024F if u != 0xD7 && u != 0xF7 => letter(Script::Latin),
+        0x1E00..=0x1EFF => letter(Script::Latin),
+        // Script=Thai: letters, and vowel and tone marks, digits and signs,
+        // which `\p{Thai}+` takes but `\p{L}+` does not.
+        0x0E01..=0x0E3A | 0x0E40..=0x0E5B => Ok(Some(Letter {
+            script: Script::Thai,
+            is_l: matches!(u, 0x0E01..=0x0E30 | 0x0E32 | 0x0E33 | 0x0E40..=0x0E46),
+        })),
+        0xAC00..=0xD7A3 | 0x1100..=0x11FF | 0x3131..=0x318E => letter(Script::Hangul),
+        0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x3041..=0x3096 | 0x30A1..=0x30FA => {
+            letter(Script::Single)
+        }
+        // Symbols of scripts with a token class of their own (Indic blocks,
+        // CJK radicals, Hangul and Katakana symbols, enclosed ideographs):
+        // not letters, yet words to lingua.
+        0x0900..=0x0DFF
+        | 0x2E80..=0x2FDF
+        | 0x302E..=0x302F
+        | 0x3200..=0x33FF
+        | 0x1F200..=0x1F2FF => Err(()),
+        // Any other letter (or mark that might be one): not reproduced.
+        _ if crate::chars::is_alphabetic(c) => Err(()),
+        // Punctuation, spaces, combining accents: in no word.
+        _ => Ok(None),
+    }
+}
+
+/// The word being read: a run of one script (`\p{Thai}+`, `\p{Hangul}+`) or
+/// of letters of any script from a Latin one (`\p{L}+`).
+#[derive(Clone, Copy)]
+struct Open {
+    run: Script,
+    start: usize,
+    letters: usize,
+    all_ascii: bool,
+    all_latin: bool,
 }
 
 /// What the rule stages look at.
@@ -60,62 +96,77 @@ pub struct Census {
     pub words: Vec<Word>,
     /// Words of ASCII letters only: lingua's rules find no language in them.
     pub ascii_words: usize,
-    /// Letters in Latin words, and in all other words.
+    /// Letters in words of Latin letters only, and in words of one other
+    /// script only (words mixing scripts belong to no alphabet for lingua).
     pub latin_letters: usize,
     pub other_letters: usize,
-    /// Non-ASCII letters in Latin words (é, ã, ß, …).
+    /// Letters in all words: lingua's character count.
+    pub letters: usize,
+    /// Non-ASCII Latin letters in any word (é, ã, ß, …).
     pub accented: usize,
 }
 
 impl Census {
-    /// lingua's words of `text`, or `None` where its tokenizer might differ
-    /// (other scripts, two scripts touching, words of over `max_word` letters).
+    /// lingua's words of `text` (its regex on the lowercased text), or `None`
+    /// where we cannot be sure of them (see [`classify`]) or a word is longer
+    /// than `max_word` letters.
     pub fn of(text: &str, max_word: usize) -> Option<Self> {
         let mut census = Census::default();
-        let mut cur: Option<(Kind, usize, usize, bool)> = None; // kind, start, letters, ascii
-        let close = |census: &mut Census, w: (Kind, usize, usize, bool), end: usize| {
-            let (k, start, letters, ascii) = w;
-            census.words.push(Word {
-                start,
-                end,
-                latin: k == Kind::Latin,
-            });
-            if k == Kind::Latin {
-                census.latin_letters += letters;
-                census.ascii_words += ascii as usize;
-            } else {
-                census.other_letters += letters;
-            }
-        };
+        let mut open: Option<Open> = None;
         for (i, c) in text.char_indices() {
-            match (kind(c)?, cur) {
-                // lingua's `\p{L}+` would take it into the word before.
-                (Some(Kind::Single), Some(_)) => return None,
-                (Some(Kind::Single), None) => {
-                    close(&mut census, (Kind::Single, i, 1, false), i + c.len_utf8())
-                }
-                (Some(k), Some((ck, s, n, ascii))) => {
-                    // lingua's `\p{L}+` runs on across scripts: not reproduced.
-                    if k != ck || n >= max_word {
+            let class = classify(c).ok()?;
+            if let (Some(w), Some(l)) = (open.as_mut(), class) {
+                let continues = match w.run {
+                    Script::Latin => l.is_l,
+                    run => l.script == run,
+                };
+                if continues {
+                    w.letters += 1;
+                    w.all_ascii &= c.is_ascii();
+                    w.all_latin &= l.script == Script::Latin;
+                    census.accented += usize::from(l.script == Script::Latin && !c.is_ascii());
+                    if w.letters > max_word {
                         return None;
                     }
-                    cur = Some((ck, s, n + 1, ascii && c.is_ascii()));
+                    continue;
                 }
-                (Some(k), None) => cur = Some((k, i, 1, c.is_ascii())),
-                (None, Some(w)) => {
-                    close(&mut census, w, i);
-                    cur = None;
-                }
-                (None, None) => {}
             }
-            if !c.is_ascii() && kind(c) == Some(Some(Kind::Latin)) {
-                census.accented += 1;
+            if let Some(w) = open.take() {
+                census.close(w, i);
+            }
+            let Some(l) = class else { continue };
+            census.accented += usize::from(l.script == Script::Latin && !c.is_ascii());
+            let word = Open {
+                run: l.script,
+                start: i,
+                letters: 1,
+                all_ascii: c.is_ascii(),
+                all_latin: l.script == Script::Latin,
+            };
+            if l.script == Script::Single {
+                census.close(word, i + c.len_utf8());
+            } else {
+                open = Some(word);
             }
         }
-        if let Some(w) = cur {
-            close(&mut census, w, text.len());
+        if let Some(w) = open {
+            census.close(w, text.len());
         }
         Some(census)
+    }
+
+    fn close(&mut self, w: Open, end: usize) {
+        self.words.push(Word {
+            start: w.start,
+            end,
+        });
+        self.letters += w.letters;
+        self.ascii_words += usize::from(w.all_ascii);
+        if w.all_latin {
+            self.latin_letters += w.letters;
+        } else if w.run != Script::Latin {
+            self.other_letters += w.letters;
+        }
     }
 
     /// True when lingua's rules provably leave the verdict to the trigrams of
@@ -134,7 +185,7 @@ impl Census {
             && 2 * self.ascii_words > words
             && self.latin_letters > self.other_letters
             && 2 * self.accented < words
-            && self.latin_letters + self.other_letters >= 120
+            && self.letters >= 120
     }
 }
 
@@ -154,6 +205,7 @@ mod tests {
         assert_eq!(c.ascii_words, 2);
         assert_eq!(c.latin_letters, 2 + 4 + 3 + 5);
         assert_eq!(c.other_letters, 4);
+        assert_eq!(c.letters, 18);
         assert_eq!(c.accented, 3);
         // Han and kana characters are words of one letter each.
         let c = Census::of("数学 です ok", 1000).unwrap();
@@ -161,11 +213,26 @@ mod tests {
         assert_eq!((c.other_letters, c.latin_letters, c.ascii_words), (4, 2, 1));
     }
 
+    /// lingua's `\p{L}+` runs from a Latin letter through Han, kana, Hangul
+    /// and Thai letters, and stops at a Thai vowel mark, which starts a
+    /// `\p{Thai}+` word; a Han character starts a word of its own.
     #[test]
-    fn texts_lingua_tokenizes_differently_are_refused() {
-        // A Latin word running into Thai letters or Han, Cyrillic, a dotted İ,
-        // the (Common-script) prolonged sound mark.
-        for text in ["abcครับ", "voir数", "и так", "İstanbul", "コーヒー"] {
+    fn words_run_from_latin_letters_into_other_scripts() {
+        let text = "x是A每 abcครับ 是x";
+        let c = Census::of(text, 1000).unwrap();
+        let spans: Vec<&str> = c.words.iter().map(|w| &text[w.start..w.end]).collect();
+        assert_eq!(spans, ["x是A每", "abcคร", "ับ", "是", "x"]);
+        // Mixed words belong to no alphabet; all words count as letters.
+        assert_eq!((c.latin_letters, c.other_letters), (1, 3));
+        assert_eq!(c.letters, 4 + 5 + 2 + 1 + 1);
+        assert_eq!(c.ascii_words, 1);
+    }
+
+    #[test]
+    fn texts_lingua_tokenizes_in_ways_we_do_not_know_are_refused() {
+        // Cyrillic, a dotted İ, the (Common-script) prolonged sound mark, a
+        // Kangxi radical, a Devanagari digit.
+        for text in ["и так", "İstanbul", "コーヒー", "a ⼈ b", "१२"] {
             assert_eq!(Census::of(text, 1000), None, "{text}");
         }
         assert_eq!(Census::of("aaaaaa", 5), None);
