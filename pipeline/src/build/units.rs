@@ -26,6 +26,10 @@ pub fn for_each_unit(text: &str, mut emit: impl FnMut(u64)) {
             let mut h = Fnv::new();
             h.write_char(c);
             emit(h.finish());
+        } else if c.is_ascii_alphanumeric() {
+            // Most letters: no call into the Unicode case tables.
+            word.write_byte(c.to_ascii_lowercase() as u8);
+            in_word = true;
         } else if crate::chars::is_alphanumeric(c) {
             for l in c.to_lowercase() {
                 word.write_char(l);
@@ -77,10 +81,13 @@ impl Fnv {
     fn new() -> Self {
         Fnv(0xcbf2_9ce4_8422_2325)
     }
+    fn write_byte(&mut self, b: u8) {
+        self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
     fn write_char(&mut self, c: char) {
         let mut buf = [0u8; 4];
         for b in c.encode_utf8(&mut buf).bytes() {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            self.write_byte(b);
         }
     }
     fn finish(&self) -> u64 {
@@ -107,5 +114,40 @@ mod tests {
         assert_eq!(ngram_hashes("one two three", 2).len(), 2);
         assert_eq!(ngram_hashes("one", 5).len(), 1);
         assert!(ngram_hashes("  ", 5).is_empty());
+    }
+
+    /// Units hashed from the Unicode lowercase of every character: what the
+    /// ASCII shortcut must equal.
+    fn units_by_unicode_lowercase(text: &str) -> Vec<u64> {
+        let (mut out, mut word, mut in_word) = (Vec::new(), Fnv::new(), false);
+        for c in text.chars() {
+            if unspaced(c) || !c.is_alphanumeric() {
+                if in_word {
+                    out.push(word.finish());
+                    (word, in_word) = (Fnv::new(), false);
+                }
+                if unspaced(c) {
+                    let mut h = Fnv::new();
+                    h.write_char(c);
+                    out.push(h.finish());
+                }
+            } else {
+                c.to_lowercase().for_each(|l| word.write_char(l));
+                in_word = true;
+            }
+        }
+        if in_word {
+            out.push(word.finish());
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_ascii_shortcut_changes_no_hash(text in "[ -~\\n\\téÉßİ答えはสวัสดี٣\u{300}]{0,50}") {
+            let mut fast = Vec::new();
+            for_each_unit(&text, |u| fast.push(u));
+            proptest::prop_assert_eq!(fast, units_by_unicode_lowercase(&text));
+        }
     }
 }
