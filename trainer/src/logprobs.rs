@@ -288,7 +288,7 @@ impl CustomOp3 for LogitsBackward {
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         use crate::model::fused::contiguous_f32;
-        use crate::model::linear::{gemm_into, Strided};
+        use crate::model::matrix::{gemm_into, on_pool, View};
         let (h, w, g) = (
             contiguous_f32(s1, l1)?,
             contiguous_f32(s2, l2)?,
@@ -310,11 +310,7 @@ impl CustomOp3 for LogitsBackward {
         let rows = self.chunk_rows.clamp(1, n.max(1));
         let mut dlogits: Vec<f32> = Vec::with_capacity(rows * vocab);
         // W (vocab, h) read as its transpose (h, vocab).
-        let w_t = Strided {
-            data: w,
-            row_stride: 1,
-            col_stride: hid,
-        };
+        let w_t = View::transposed(w, hid);
         let mut start = 0;
         while start < n {
             let m = rows.min(n - start);
@@ -325,9 +321,10 @@ impl CustomOp3 for LogitsBackward {
                 gemm_into(
                     dlogits.as_mut_ptr(),
                     (m, vocab, hid),
-                    Strided::row_major(hc, hid),
+                    View::rows(hc, hid),
                     w_t,
                     false,
+                    on_pool(),
                 );
                 dlogits.set_len(m * vocab);
             }
@@ -343,7 +340,7 @@ impl CustomOp3 for LogitsBackward {
                     row.iter_mut().for_each(|p| *p *= -gr);
                     row[t as usize] += gr;
                 });
-            let d = Strided::row_major(&dlogits, vocab);
+            let d = View::rows(&dlogits, vocab);
             // SAFETY: rows [start, start + m) of dh lie within the capacity;
             // gemm writes all of them.
             unsafe {
@@ -351,16 +348,13 @@ impl CustomOp3 for LogitsBackward {
                     base.add(start * hid),
                     (m, hid, vocab),
                     d,
-                    Strided::row_major(w, hid),
+                    View::rows(w, hid),
                     false,
+                    on_pool(),
                 )
             };
             if self.want_w {
-                let d_t = Strided {
-                    data: &dlogits,
-                    row_stride: 1,
-                    col_stride: vocab,
-                };
+                let d_t = View::transposed(&dlogits, vocab);
                 // SAFETY: dW lies within the capacity; the first block writes
                 // every element, later ones add to what it wrote.
                 unsafe {
@@ -368,8 +362,9 @@ impl CustomOp3 for LogitsBackward {
                         base.add(n * hid),
                         (vocab, hid, m),
                         d_t,
-                        Strided::row_major(hc, hid),
+                        View::rows(hc, hid),
                         start > 0,
+                        on_pool(),
                     )
                 };
             }

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 
 use super::few_rows::{few_rows, FEW_ROWS};
 use super::fused::{all_cpu_f32, contiguous_f32};
+use super::matrix::{gemm_into, on_pool, View};
 
 /// x (…, k) times the transpose of w (n, k): (…, n).
 pub fn matmul_t(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
@@ -77,16 +78,21 @@ impl Linear {
             if let Some(b) = bias {
                 (0..m).for_each(|_| y.extend_from_slice(b));
             }
-            let lhs = Strided::row_major(xs, k);
+            let lhs = View::rows(xs, k);
             // w (n, k) read as its transpose (k, n).
-            let rhs = Strided {
-                data: ws,
-                row_stride: 1,
-                col_stride: k,
-            };
+            let rhs = View::transposed(ws, k);
             // SAFETY: y has room for m × n; gemm writes all of it (adding to
             // the bias rows when there is a bias, which filled it).
-            unsafe { gemm_into(y.as_mut_ptr(), (m, n, k), lhs, rhs, bias.is_some()) };
+            unsafe {
+                gemm_into(
+                    y.as_mut_ptr(),
+                    (m, n, k),
+                    lhs,
+                    rhs,
+                    bias.is_some(),
+                    on_pool(),
+                )
+            };
             // SAFETY: every element was written above.
             unsafe { y.set_len(m * n) };
             y
@@ -243,28 +249,26 @@ impl CustomOp3 for LinearGrads {
                 gemm_into(
                     base.add(at),
                     (rows, k, n),
-                    Strided::row_major(g, n),
-                    Strided::row_major(w, k),
+                    View::rows(g, n),
+                    View::rows(w, k),
                     false,
+                    on_pool(),
                 )
             };
             at += rows * k;
         }
         if want_w {
             // gᵀ: element (i, r) is g[r·n + i].
-            let gt = Strided {
-                data: g,
-                row_stride: 1,
-                col_stride: n,
-            };
+            let gt = View::transposed(g, n);
             // SAFETY: [at, at + n·k) lies within the capacity; gemm writes all of it.
             unsafe {
                 gemm_into(
                     base.add(at),
                     (n, k, rows),
                     gt,
-                    Strided::row_major(x, k),
+                    View::rows(x, k),
                     false,
+                    on_pool(),
                 )
             };
             at += n * k;
@@ -300,75 +304,6 @@ fn column_sums(g: &[f32], n: usize) -> Vec<f32> {
             }
         });
     sums
-}
-
-/// A matrix operand of gemm: element (i, j) is `data[i·row_stride + j·col_stride]`.
-#[derive(Clone, Copy)]
-pub(crate) struct Strided<'a> {
-    pub(crate) data: &'a [f32],
-    pub(crate) row_stride: usize,
-    pub(crate) col_stride: usize,
-}
-
-impl<'a> Strided<'a> {
-    pub(crate) fn row_major(data: &'a [f32], cols: usize) -> Self {
-        Self {
-            data,
-            row_stride: cols,
-            col_stride: 1,
-        }
-    }
-
-    /// Whether an (rows, cols) matrix lies within `data`.
-    fn fits(&self, rows: usize, cols: usize) -> bool {
-        rows == 0
-            || cols == 0
-            || (rows - 1) * self.row_stride + (cols - 1) * self.col_stride < self.data.len()
-    }
-}
-
-/// dst (m, n), row-major = lhs (m, k) · rhs (k, n), plus dst's own values when
-/// `accumulate`, by gemm on the current thread pool.
-///
-/// # Safety
-/// `dst` must be valid for m × n writes (and reads when `accumulate`, with
-/// every element initialized).
-pub(crate) unsafe fn gemm_into(
-    dst: *mut f32,
-    (m, n, k): (usize, usize, usize),
-    lhs: Strided,
-    rhs: Strided,
-    accumulate: bool,
-) {
-    assert!(
-        lhs.fits(m, k) && rhs.fits(k, n),
-        "gemm operands out of bounds"
-    );
-    // SAFETY: operands checked in bounds above; dst per the caller's contract.
-    // Without `accumulate` (read_dst false) gemm overwrites every element.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst,
-            1,
-            n as isize,
-            accumulate,
-            lhs.data.as_ptr(),
-            lhs.col_stride as isize,
-            lhs.row_stride as isize,
-            rhs.data.as_ptr(),
-            rhs.col_stride as isize,
-            rhs.row_stride as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::Rayon(rayon::current_num_threads()),
-        )
-    }
 }
 
 #[cfg(test)]

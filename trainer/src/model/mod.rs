@@ -7,6 +7,7 @@ pub mod flash;
 pub mod fused;
 pub mod linear;
 pub mod lora;
+pub(crate) mod matrix;
 pub mod ops;
 pub mod qwen;
 pub mod rms_norm;
