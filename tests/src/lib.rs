@@ -5,9 +5,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The repository root.
+/// The repository root. Taken from the `CARGO_MANIFEST_DIR` that cargo sets
+/// when it runs the test, not the one compiled in: clones that share one
+/// target directory (as `scripts/env.sh` sets up) may reuse a test binary
+/// built in another clone, whose compiled-in path is that clone's.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("..")
 }
 
 /// `../shared/data` beside the repository (present in CI).
