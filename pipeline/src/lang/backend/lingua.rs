@@ -155,6 +155,8 @@ pub struct LinguaBackend {
     latin: Option<&'static LanguageDetector>,
     full: &'static LanguageDetector,
     fast: OnceLock<&'static super::trigram::TrigramTable>,
+    /// lingua's accurate mode without its FST walks, where provably equal.
+    exact: Option<super::lingua_ngrams::NgramModels>,
 }
 
 impl LinguaBackend {
@@ -165,6 +167,7 @@ impl LinguaBackend {
             let _ = fast.set(super::trigram::shared(&latin));
         }
         Self {
+            exact: super::lingua_ngrams::NgramModels::new(&latin),
             latin: (!latin.is_empty()).then(|| shared_with(&latin, preload)),
             full: shared_with(langs, preload),
             latin_langs: latin,
@@ -179,10 +182,13 @@ impl Ngram for LinguaBackend {
     }
 
     fn ranked(&self, text: &str) -> Vec<Detection> {
-        match self.latin {
-            Some(d) => ranked_with(d, text),
-            None => Vec::new(),
-        }
+        let Some(d) = self.latin else {
+            return Vec::new();
+        };
+        let exact = self.exact.as_ref();
+        exact
+            .and_then(|m| m.confidences(&tame_long_words(text)))
+            .unwrap_or_else(|| ranked_with(d, text))
     }
 
     fn ranked_fast(&self, text: &str) -> Vec<Detection> {

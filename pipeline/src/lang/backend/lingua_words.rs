@@ -180,12 +180,18 @@ impl Census {
     ///   language's count, and fewer than half as many as there are words
     ///   cannot reach lingua's half-of-the-words bar.
     pub fn leaves_latin_trigrams(&self) -> bool {
+        self.leaves_latin_ngrams() && self.letters >= 120
+    }
+
+    /// The rule conditions of [`Self::leaves_latin_trigrams`] at any length:
+    /// lingua's rules leave the text to the n-gram models of the Latin-script
+    /// languages (trigrams from 120 letters on, orders 1 to 5 below).
+    pub fn leaves_latin_ngrams(&self) -> bool {
         let words = self.words.len();
         words > 0
             && 2 * self.ascii_words > words
             && self.latin_letters > self.other_letters
             && 2 * self.accented < words
-            && self.letters >= 120
     }
 }
 

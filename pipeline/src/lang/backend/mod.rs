@@ -3,6 +3,7 @@
 
 pub mod fasttext;
 pub mod lingua;
+pub mod lingua_ngrams;
 pub mod lingua_words;
 pub mod trigram;
 pub mod whatlang;

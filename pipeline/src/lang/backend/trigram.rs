@@ -32,7 +32,7 @@ const FLOOR: f32 = -20.0;
 /// word and murmur3's finaliser, so that keys differing only in their high
 /// characters still spread over hashbrown's low bucket bits.
 #[derive(Default)]
-struct Fx(u64);
+pub(super) struct Fx(u64);
 
 impl Hasher for Fx {
     fn finish(&self) -> u64 {
@@ -68,7 +68,7 @@ pub struct TrigramTable {
     map: Map,
 }
 
-fn model_bytes(lang: &str) -> Option<&'static [u8]> {
+pub(super) fn model_bytes(lang: &str) -> Option<&'static [u8]> {
     let dir = match lang {
         "en" => &lingua_english_language_model::ENGLISH_MODELS_DIRECTORY,
         "fr" => &lingua_french_language_model::FRENCH_MODELS_DIRECTORY,
