@@ -72,3 +72,13 @@ mod tests {
         }
     }
 }
+
+/// Same as [`std::str::from_utf8`], validated with SIMD (a trace's line is
+/// mostly multi-byte Thai or Japanese, where the standard check is slow); the
+/// standard library only runs again to describe an error.
+pub fn str_from_utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(s) => Ok(s),
+        Err(_) => std::str::from_utf8(bytes),
+    }
+}

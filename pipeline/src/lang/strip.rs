@@ -41,7 +41,12 @@ pub fn math_mask(text: &str) -> String {
     let mut out = b.to_vec();
     Masker::new(text).run(&mut out);
     // Only whole characters were replaced by ASCII spaces, so this is UTF-8.
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    if crate::chars::str_from_utf8(&out).is_ok() {
+        // SAFETY: just validated.
+        unsafe { String::from_utf8_unchecked(out) }
+    } else {
+        String::from_utf8_lossy(&out).into_owned()
+    }
 }
 
 /// The text with the math stripped out: words kept, whitespace collapsed,

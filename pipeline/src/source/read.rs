@@ -177,7 +177,7 @@ pub fn parse_json_line(line: &[u8]) -> Result<Map<String, Value>, Malformed> {
         detail,
         raw: excerpt(line, 4096),
     };
-    let text = std::str::from_utf8(line)
+    let text = crate::chars::str_from_utf8(line)
         .map_err(|e| malformed(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
     let text = text.trim_end_matches(['\n', '\r']);
     if text.trim().is_empty() {
@@ -267,7 +267,7 @@ fn tsv(
             detail,
             raw: excerpt(&line, 4096),
         };
-        let body = std::str::from_utf8(&line)
+        let body = crate::chars::str_from_utf8(&line)
             .map_err(|e| malformed(format!("invalid UTF-8 at byte {}", e.valid_up_to())))
             .and_then(|text| {
                 let cells: Vec<&str> = text.trim_end_matches('\r').split('\t').collect();
