@@ -215,35 +215,53 @@ pub fn measure(
 /// Latin letters, for a Latin-script one no letter outside the Latin blocks.
 /// Languages of unknown script pass.
 pub fn word_pass(mask: &str, query_lang: &str) -> bool {
-    let latin_lang = is_latin_script_lang(query_lang);
-    if !latin_lang && lang_group(query_lang).is_none() {
-        return true;
-    }
-    let mut run = 0u32;
+    let mut runs = ScriptRuns::default();
     for c in mask.chars() {
-        match script_of(c) {
+        runs.see(c, script_of(c));
+    }
+    runs.word_pass(query_lang)
+}
+
+/// What `word_pass` needs to know of a text, gathered one character at a
+/// time (the default measures gather it in their pass that cuts units).
+#[derive(Debug, Default, Clone, Copy)]
+struct ScriptRuns {
+    /// Latin letters since the last break (another script's letter, or a
+    /// character that does not continue a word).
+    run: u32,
+    latin_pair: bool,
+    non_latin_letter: bool,
+}
+
+impl ScriptRuns {
+    #[inline]
+    fn see(&mut self, c: char, script: Option<Script>) {
+        match script {
             Some(Script::Latin) => {
-                if !latin_lang {
-                    run += 1;
-                    if run >= 2 {
-                        return false;
-                    }
-                }
+                self.run += 1;
+                self.latin_pair |= self.run >= 2;
             }
             Some(_) => {
-                if latin_lang {
-                    return false;
-                }
-                run = 0;
+                self.non_latin_letter = true;
+                self.run = 0;
             }
             None => {
                 if !is_word_continuer(c) {
-                    run = 0;
+                    self.run = 0;
                 }
             }
         }
     }
-    true
+
+    fn word_pass(&self, query_lang: &str) -> bool {
+        if is_latin_script_lang(query_lang) {
+            !self.non_latin_letter
+        } else if lang_group(query_lang).is_none() {
+            true
+        } else {
+            !self.latin_pair
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -275,19 +293,24 @@ fn is_sentence_end(c: char) -> bool {
     matches!(c, '.' | '!' | '?' | '。' | '！' | '？' | ';')
 }
 
-fn units_of(mask: &str, opts: &FidelityOptions) -> Vec<Unit> {
+/// The units of a mask, and what `word_pass` needs (gathered in the same pass).
+fn units_of(mask: &str, opts: &FidelityOptions) -> (Vec<Unit>, ScriptRuns) {
     let mut units: Vec<Unit> = Vec::new();
+    let mut runs = ScriptRuns::default();
     let mut cur: Option<Unit> = None;
     let mut line = 0u32;
     let mut in_word = false;
     for (i, c) in mask.char_indices() {
         if c == '\n' {
+            runs.see(c, None);
             units.extend(cur.take());
             line += 1;
             in_word = false;
             continue;
         }
-        match script_of(c) {
+        let script = script_of(c);
+        runs.see(c, script);
+        match script {
             Some(s) => {
                 let g = s.group();
                 if cur.as_ref().is_some_and(|u| u.group != g) {
@@ -333,7 +356,7 @@ fn units_of(mask: &str, opts: &FidelityOptions) -> Vec<Unit> {
         }
     }
     units.extend(cur);
-    units
+    (units, runs)
 }
 
 /// The text without its names: a capitalised word that does not start a
@@ -395,7 +418,7 @@ fn measure_default(
 ) -> Fidelity {
     let configured = det.languages();
     let is_configured = |l: &str| configured.iter().copied().find(|c| *c == l);
-    let mut units = units_of(mask, opts);
+    let (mut units, runs) = units_of(mask, opts);
     if units.is_empty() {
         return Fidelity::unknown();
     }
@@ -669,7 +692,7 @@ fn measure_default(
         trace_lang: trace_lang.unwrap_or("unknown").to_string(),
         confidence,
         line_pass,
-        word_pass: word_pass(mask, query),
+        word_pass: runs.word_pass(query),
         code_switch: cs_langs.len() >= 2,
         cs_langs,
         segments,
