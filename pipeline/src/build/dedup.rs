@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use sha2::{Digest, Sha256};
 
 use crate::build::config::NearDup;
-use crate::build::units::{mix, ngram_hashes};
+use crate::build::units::{mix, ngram_hashes_of};
 
 const PERMUTATIONS: usize = 64;
 const BANDS: usize = 16;
@@ -101,8 +101,7 @@ fn exact_key(question: &str, reasoning: &str) -> [u8; 16] {
 
 fn minhash(question: &str, reasoning: &str, shingle: usize) -> [u32; PERMUTATIONS] {
     let mut sig = [u32::MAX; PERMUTATIONS];
-    let text = format!("{question}\n{reasoning}");
-    let hashes = ngram_hashes(&text, shingle);
+    let hashes = ngram_hashes_of(&[question, reasoning], shingle);
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512dq")

@@ -14,16 +14,16 @@ fn unspaced(c: char) -> bool {
 
 /// Calls `emit` with the 64-bit hash of each unit, in order.
 pub fn for_each_unit(text: &str, mut emit: impl FnMut(u64)) {
-    let mut word = Fnv::new();
+    let mut word = UnitHash::new();
     let mut in_word = false;
     for c in text.chars() {
         if unspaced(c) {
             if in_word {
                 emit(word.finish());
-                word = Fnv::new();
+                word = UnitHash::new();
                 in_word = false;
             }
-            let mut h = Fnv::new();
+            let mut h = UnitHash::new();
             h.write_char(c);
             emit(h.finish());
         } else if c.is_ascii_alphanumeric() {
@@ -37,7 +37,7 @@ pub fn for_each_unit(text: &str, mut emit: impl FnMut(u64)) {
             in_word = true;
         } else if in_word {
             emit(word.finish());
-            word = Fnv::new();
+            word = UnitHash::new();
             in_word = false;
         }
     }
@@ -48,8 +48,15 @@ pub fn for_each_unit(text: &str, mut emit: impl FnMut(u64)) {
 
 /// Hashes of all n-grams of units (the whole text as one gram when shorter).
 pub fn ngram_hashes(text: &str, n: usize) -> Vec<u64> {
+    ngram_hashes_of(&[text], n)
+}
+
+/// [`ngram_hashes`] of the texts joined by line breaks, without joining them.
+pub fn ngram_hashes_of(texts: &[&str], n: usize) -> Vec<u64> {
     let mut units = Vec::new();
-    for_each_unit(text, |u| units.push(u));
+    for text in texts {
+        for_each_unit(text, |u| units.push(u));
+    }
     let n = n.max(1);
     if units.is_empty() {
         return Vec::new();
@@ -60,10 +67,14 @@ pub fn ngram_hashes(text: &str, n: usize) -> Vec<u64> {
     units.windows(n).map(combine).collect()
 }
 
+/// A gram of unit hashes (each already mixed): each rotated by its position
+/// and xor-ed, so that order counts; independent steps, no chain of
+/// multiplies. Users mix the result again where they need spread bits.
 fn combine(units: &[u64]) -> u64 {
     units
         .iter()
-        .fold(0x9E37_79B9_7F4A_7C15u64, |acc, &u| mix(acc ^ u))
+        .enumerate()
+        .fold(0, |acc, (i, &u)| acc ^ u.rotate_left(11 * i as u32))
 }
 
 /// SplitMix64 finalizer: a fast, well-distributed 64-bit mix.
@@ -74,15 +85,32 @@ pub const fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// FNV-1a over UTF-8 bytes: stable across runs and platforms.
-struct Fnv(u64);
+/// A unit's hash over its UTF-8 bytes, stable across runs and platforms:
+/// the bytes are packed eight to a word with one mix per word (FNV's
+/// multiply per byte made every byte wait for the one before).
+struct UnitHash {
+    h: u64,
+    /// Up to seven bytes not yet mixed in (so its top byte is free).
+    pending: u64,
+    len: u32,
+}
 
-impl Fnv {
+impl UnitHash {
     fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
+        UnitHash {
+            h: 0xcbf2_9ce4_8422_2325,
+            pending: 0,
+            len: 0,
+        }
     }
+    #[inline]
     fn write_byte(&mut self, b: u8) {
-        self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        self.pending = (self.pending << 8) | u64::from(b);
+        self.len = self.len.wrapping_add(1);
+        if self.len % 8 == 0 {
+            self.h = mix(self.h ^ self.pending);
+            self.pending = 0;
+        }
     }
     fn write_char(&mut self, c: char) {
         let mut buf = [0u8; 4];
@@ -91,7 +119,7 @@ impl Fnv {
         }
     }
     fn finish(&self) -> u64 {
-        self.0
+        mix(self.h ^ self.pending ^ (u64::from(self.len as u8) << 56))
     }
 }
 
@@ -114,20 +142,31 @@ mod tests {
         assert_eq!(ngram_hashes("one two three", 2).len(), 2);
         assert_eq!(ngram_hashes("one", 5).len(), 1);
         assert!(ngram_hashes("  ", 5).is_empty());
+        // Parts hash as if joined by a line break.
+        assert_eq!(
+            ngram_hashes_of(&["Combien d'œufs", "Elle en mange 3"], 2),
+            ngram_hashes("Combien d'œufs\nElle en mange 3", 2)
+        );
+        // Order within a gram counts; long words are not cut into equal parts.
+        assert_ne!(ngram_hashes("a b", 2), ngram_hashes("b a", 2));
+        assert_ne!(
+            ngram_hashes("abcdefghabcdefgh", 1),
+            ngram_hashes("abcdefgh abcdefgh", 1)
+        );
     }
 
     /// Units hashed from the Unicode lowercase of every character: what the
     /// ASCII shortcut must equal.
     fn units_by_unicode_lowercase(text: &str) -> Vec<u64> {
-        let (mut out, mut word, mut in_word) = (Vec::new(), Fnv::new(), false);
+        let (mut out, mut word, mut in_word) = (Vec::new(), UnitHash::new(), false);
         for c in text.chars() {
             if unspaced(c) || !c.is_alphanumeric() {
                 if in_word {
                     out.push(word.finish());
-                    (word, in_word) = (Fnv::new(), false);
+                    (word, in_word) = (UnitHash::new(), false);
                 }
                 if unspaced(c) {
-                    let mut h = Fnv::new();
+                    let mut h = UnitHash::new();
                     h.write_char(c);
                     out.push(h.finish());
                 }
