@@ -405,7 +405,7 @@ fn a_killed_run_leaves_nothing_visible_and_a_rerun_completes() {
     let traces =
         std::fs::read_to_string(shared_data().join("traces/s1-mgsm/14B_NxN/fr.jsonl")).unwrap();
     let big = dir.path().join("big.jsonl");
-    std::fs::write(&big, traces.repeat(40)).unwrap();
+    std::fs::write(&big, traces.repeat(100)).unwrap();
     let out = dir.path().join("out");
     let mut child = std::process::Command::new(adamame_tests::bin("adamame-data"))
         .args([
@@ -420,7 +420,7 @@ fn a_killed_run_leaves_nothing_visible_and_a_rerun_completes() {
         ])
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::thread::sleep(std::time::Duration::from_millis(1000));
     let still_running = child.try_wait().unwrap().is_none();
     child.kill().unwrap();
     child.wait().unwrap();
@@ -436,7 +436,7 @@ fn a_killed_run_leaves_nothing_visible_and_a_rerun_completes() {
         .collect();
     assert_eq!(visible, vec!["big.jsonl".to_string()]);
     let m = build(&out, &["-i", big.to_str().unwrap()]);
-    assert_eq!(count(&m["source_records"]), 250 * 40);
+    assert_eq!(count(&m["source_records"]), 250 * 100);
     let hidden: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())

@@ -31,6 +31,15 @@ pub fn keys(question: &str, reasoning: &str, near: &NearDup) -> DedupKeys {
     }
 }
 
+/// A row found to duplicate a kept one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Duplicate {
+    /// Names the kept row.
+    pub detail: String,
+    /// Same normalized question and reasoning as the kept row (not just similar).
+    pub exact: bool,
+}
+
 /// Remembers what was kept so far. Memory grows with the number of kept
 /// rows (16 bytes per row for exact dedup, 256 more with near-dup).
 pub struct Deduplicator {
@@ -59,21 +68,27 @@ impl Deduplicator {
         }
     }
 
-    /// `Some(detail)` when the row duplicates one seen before; otherwise the
-    /// row is remembered and `None` returned.
-    pub fn check(&mut self, id: &str, lang: &str, keys: &DedupKeys) -> Option<String> {
+    /// `Some` when the row duplicates one seen before; otherwise the row is
+    /// remembered and `None` returned.
+    pub fn check(&mut self, id: &str, lang: &str, keys: &DedupKeys) -> Option<Duplicate> {
         if let Some(exact) = &self.exact {
             if let Some(&first) = exact.get(&keys.exact) {
-                return Some(format!("exact duplicate of {}", self.ids[first as usize]));
+                return Some(Duplicate {
+                    detail: format!("exact duplicate of {}", self.ids[first as usize]),
+                    exact: true,
+                });
             }
         }
         let signature = self.near.as_ref().and(keys.minhash.as_deref());
         if let (Some(near), Some(sig)) = (&self.near, signature) {
             if let Some((first, sim)) = near.find(lang, sig) {
-                return Some(format!(
-                    "near duplicate of {} (estimated Jaccard {sim:.2})",
-                    self.ids[first as usize]
-                ));
+                return Some(Duplicate {
+                    detail: format!(
+                        "near duplicate of {} (estimated Jaccard {sim:.2})",
+                        self.ids[first as usize]
+                    ),
+                    exact: false,
+                });
             }
         }
         let slot = self.ids.len() as u32;
@@ -198,7 +213,7 @@ mod tests {
         q: &str,
         r: &str,
     ) -> Option<String> {
-        d.check(id, lang, &keys(q, r, near))
+        d.check(id, lang, &keys(q, r, near)).map(|dup| dup.detail)
     }
 
     #[test]

@@ -418,8 +418,12 @@ impl GlobalStages {
             .dedup
             .as_ref()
             .and_then(|keys| self.dedup.check(&row.prov.id, &row.query_lang, keys));
-        if let Some(detail) = duplicate {
-            return sinks.reject(row.reject(Stage::Dedup, Reason::Duplicate, detail));
+        if let Some(dup) = duplicate {
+            return sinks.reject(if dup.exact {
+                row.reject_as_exact_duplicate(dup.detail)
+            } else {
+                row.reject(Stage::Dedup, Reason::Duplicate, dup.detail)
+            });
         }
         if let Some(detail) = row.contamination.clone() {
             return sinks.reject(row.reject(Stage::Decontaminate, Reason::Contaminated, detail));

@@ -180,19 +180,41 @@ pub fn stable_id(source: &str, row: u64, candidate: Option<u32>, content: &[u8])
 
 /// At most `limit` bytes of `text`, cut at a character boundary.
 pub fn truncate(text: &str, limit: usize) -> String {
+    truncate_str(text, limit).to_string()
+}
+
+fn truncate_str(text: &str, limit: usize) -> &str {
     if text.len() <= limit {
-        return text.to_string();
+        return text;
     }
     let mut end = limit;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    text[..end].to_string()
+    &text[..end]
 }
 
 impl Row {
     /// Turns a kept row into a reject at a later stage, keeping what helps debugging.
     pub fn reject(self, stage: Stage, reason: Reason, detail: String) -> Reject {
+        let response = joined_response(&self.raw_reasoning, &self.raw_answer, 16384);
+        self.into_reject(stage, reason, detail, Some(response))
+    }
+
+    /// An exact duplicate: its response is not written again, since its
+    /// normalized question and reasoning are those of the kept row that
+    /// `detail` names (and `source`, `source_row` point at the original).
+    pub fn reject_as_exact_duplicate(self, detail: String) -> Reject {
+        self.into_reject(Stage::Dedup, Reason::Duplicate, detail, None)
+    }
+
+    fn into_reject(
+        self,
+        stage: Stage,
+        reason: Reason,
+        detail: String,
+        response: Option<String>,
+    ) -> Reject {
         Reject {
             stage,
             reason,
@@ -200,15 +222,28 @@ impl Row {
             query_lang: Some(self.query_lang),
             question: Some(truncate(&self.question, 4096)),
             gold: Some(self.gold),
-            response: Some(truncate(
-                &format!("{}\n</think>\n{}", self.raw_reasoning, self.raw_answer),
-                16384,
-            )),
+            response,
             raw: None,
             trace_lang: Some(self.trace_lang),
             prov: self.prov,
         }
     }
+}
+
+/// `reasoning`, the `</think>` line and `answer`, cut to `limit` bytes at a
+/// character boundary, in one copy.
+fn joined_response(reasoning: &str, answer: &str, limit: usize) -> String {
+    let mut out = String::with_capacity((reasoning.len() + answer.len() + 10).min(limit));
+    for part in [reasoning, "\n</think>\n", answer] {
+        let room = limit - out.len();
+        if part.len() <= room {
+            out.push_str(part);
+        } else {
+            out.push_str(truncate_str(part, room));
+            break;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -223,6 +258,18 @@ mod tests {
         assert_ne!(a, stable_id("f.jsonl", 3, Some(1), b"x"));
         assert_ne!(a, stable_id("f.jsonl", 3, None, b"x"));
         assert_ne!(a, stable_id("g.jsonl", 3, Some(0), b"x"));
+    }
+
+    #[test]
+    fn the_joined_response_is_cut_like_the_whole() {
+        for limit in [0, 1, 3, 4, 5, 14, 15, 16, 17, 40] {
+            let whole = format!("{}\n</think>\n{}", "éa", "bü");
+            assert_eq!(
+                joined_response("éa", "bü", limit),
+                truncate(&whole, limit),
+                "{limit}"
+            );
+        }
     }
 
     #[test]

@@ -107,7 +107,7 @@ impl UnitHash {
     fn write_byte(&mut self, b: u8) {
         self.pending = (self.pending << 8) | u64::from(b);
         self.len = self.len.wrapping_add(1);
-        if self.len % 8 == 0 {
+        if self.len.is_multiple_of(8) {
             self.h = mix(self.h ^ self.pending);
             self.pending = 0;
         }
