@@ -60,6 +60,16 @@ pub fn is_alphanumeric(c: char) -> bool {
     }
 }
 
+/// Same as [`std::str::from_utf8`], validated with SIMD (a trace's line is
+/// mostly multi-byte Thai or Japanese, where the standard check is slow); the
+/// standard library only runs again to describe an error.
+pub fn str_from_utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(s) => Ok(s),
+        Err(_) => std::str::from_utf8(bytes),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,15 +80,5 @@ mod tests {
             assert_eq!(is_alphabetic(c), c.is_alphabetic(), "{c:?}");
             assert_eq!(is_alphanumeric(c), c.is_alphanumeric(), "{c:?}");
         }
-    }
-}
-
-/// Same as [`std::str::from_utf8`], validated with SIMD (a trace's line is
-/// mostly multi-byte Thai or Japanese, where the standard check is slow); the
-/// standard library only runs again to describe an error.
-pub fn str_from_utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
-    match simdutf8::basic::from_utf8(bytes) {
-        Ok(s) => Ok(s),
-        Err(_) => std::str::from_utf8(bytes),
     }
 }
