@@ -17,6 +17,10 @@ pub fn normalize(text: &str) -> String {
     } else {
         Cow::Owned(text.nfc().collect())
     };
+    // Without a `#` there is no heading to strip: one copy of the trimmed text.
+    if memchr::memchr(b'#', nfc.as_bytes()).is_none() {
+        return nfc.trim().to_string();
+    }
     let mut out = String::with_capacity(nfc.len());
     for (i, line) in nfc.split('\n').enumerate() {
         if i > 0 {

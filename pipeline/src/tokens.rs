@@ -53,29 +53,23 @@ impl TokenCounter {
 /// non-Latin scripts (Thai, Bengali, Cyrillic, ...), one per four bytes of
 /// Latin letters, one per other visible symbol; whitespace is free.
 pub fn approximate_tokens(text: &str) -> usize {
+    // A run of n Latin bytes costs ceil(n / 4) tokens: one for each of its
+    // bytes at an offset divisible by 4, counted as the run grows (likewise
+    // one per two other-script letters), so no run needs closing and the
+    // ASCII loop has no branch that depends on the text.
     let mut tokens = 0usize;
     let mut latin_bytes = 0usize;
     let mut other_script_chars = 0usize;
-    let flush = |tokens: &mut usize, latin: &mut usize, other: &mut usize| {
-        *tokens += latin.div_ceil(4) + other.div_ceil(2);
-        *latin = 0;
-        *other = 0;
-    };
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        // ASCII, most of a trace, without decoding characters.
         if b < 0x80 {
-            if b.is_ascii_alphabetic() {
-                latin_bytes += 1;
-            } else {
-                flush(&mut tokens, &mut latin_bytes, &mut other_script_chars);
-                // char::is_whitespace in ASCII: tab, LF, VT, FF, CR, space.
-                if !matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ') {
-                    tokens += 1;
-                }
-            }
+            let class = ASCII_CLASS[b as usize];
+            let letter = usize::from(class == LETTER);
+            tokens += letter * usize::from(latin_bytes % 4 == 0) + usize::from(class == SYMBOL);
+            latin_bytes = (latin_bytes + 1) * letter;
+            other_script_chars *= letter;
             i += 1;
             continue;
         }
@@ -84,19 +78,42 @@ pub fn approximate_tokens(text: &str) -> usize {
         };
         i += c.len_utf8();
         if crate::chars::is_alphabetic(c) && (c as u32) < 0x250 {
-            latin_bytes += c.len_utf8();
+            let grown = latin_bytes + c.len_utf8();
+            tokens += grown.div_ceil(4) - latin_bytes.div_ceil(4);
+            latin_bytes = grown;
         } else if crate::chars::is_alphabetic(c) && !is_cjk(c) {
+            tokens += usize::from(other_script_chars % 2 == 0);
             other_script_chars += 1;
         } else {
-            flush(&mut tokens, &mut latin_bytes, &mut other_script_chars);
+            latin_bytes = 0;
+            other_script_chars = 0;
             if !c.is_whitespace() {
                 tokens += 1;
             }
         }
     }
-    flush(&mut tokens, &mut latin_bytes, &mut other_script_chars);
     tokens
 }
+
+const LETTER: u8 = 0;
+const SPACE: u8 = 1;
+const SYMBOL: u8 = 2;
+
+/// Per ASCII byte: a letter, whitespace (`char::is_whitespace`: tab, LF, VT,
+/// FF, CR, space) or any other symbol (one token each).
+const ASCII_CLASS: [u8; 128] = {
+    let mut t = [SYMBOL; 128];
+    let mut b = 0;
+    while b < 128 {
+        if (b as u8).is_ascii_alphabetic() {
+            t[b] = LETTER;
+        } else if matches!(b as u8, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ') {
+            t[b] = SPACE;
+        }
+        b += 1;
+    }
+    t
+};
 
 fn is_cjk(c: char) -> bool {
     matches!(c as u32,

@@ -76,33 +76,39 @@ impl NoAnswer {
     }
 }
 
+/// `str::find` with SIMD (a response is searched for tags three or four
+/// times). A UTF-8 needle only matches at character boundaries.
+fn find(haystack: &str, needle: &str) -> Option<usize> {
+    memchr::memmem::find(haystack.as_bytes(), needle.as_bytes())
+}
+
+/// `str::rfind`, as [`find`].
+fn rfind(haystack: &str, needle: &str) -> Option<usize> {
+    memchr::memmem::rfind(haystack.as_bytes(), needle.as_bytes())
+}
+
 /// Splits a response: think tags first, then transcript markers, then the
 /// last blank line.
 pub fn split<'a>(response: &'a str, markers: &Markers) -> Result<Split<'a>, NoAnswer> {
-    if let Some(close) = response.rfind("</think>") {
+    if let Some(close) = rfind(response, "</think>") {
         let before = &response[..close];
-        let reasoning = match before.rfind("<think>") {
+        let reasoning = match rfind(before, "<think>") {
             Some(open) => &before[open + "<think>".len()..],
             None => before,
         };
         let answer = strip_end_of_turn(&response[close + "</think>".len()..], markers);
         return non_empty(reasoning, answer, SplitRule::ThinkTags);
     }
-    if response.contains("<think>") {
+    if find(response, "<think>").is_some() {
         return Err(NoAnswer::UnclosedThink);
     }
-    if let Some(t) = response
-        .find(&markers.think)
-        .filter(|_| !markers.think.is_empty())
-    {
+    if let Some(t) = find(response, &markers.think).filter(|_| !markers.think.is_empty()) {
         let after_think = &response[t + markers.think.len()..];
-        let Some(a) = after_think
-            .find(&markers.answer)
-            .filter(|_| !markers.answer.is_empty())
+        let Some(a) = find(after_think, &markers.answer).filter(|_| !markers.answer.is_empty())
         else {
             // No answer marker: the release's fallback, within the thinking part.
             let body = strip_end_of_turn(after_think, markers).trim_end();
-            return match body.rfind("\n\n") {
+            return match rfind(body, "\n\n") {
                 Some(at) => non_empty(&body[..at], &body[at + 2..], SplitRule::LastBlankLine),
                 None => Err(NoAnswer::NoAnswerMarker),
             };
@@ -112,7 +118,7 @@ pub fn split<'a>(response: &'a str, markers: &Markers) -> Result<Split<'a>, NoAn
         return non_empty(reasoning, answer, SplitRule::Markers);
     }
     let trimmed = response.trim_end();
-    match trimmed.rfind("\n\n") {
+    match rfind(trimmed, "\n\n") {
         Some(at) => non_empty(&trimmed[..at], &trimmed[at + 2..], SplitRule::LastBlankLine),
         None => Err(NoAnswer::NoSeparator),
     }
