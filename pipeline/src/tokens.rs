@@ -67,7 +67,8 @@ pub fn approximate_tokens(text: &str) -> usize {
         if b < 0x80 {
             let class = ASCII_CLASS[b as usize];
             let letter = usize::from(class == LETTER);
-            tokens += letter * usize::from(latin_bytes % 4 == 0) + usize::from(class == SYMBOL);
+            tokens +=
+                letter * usize::from(latin_bytes.is_multiple_of(4)) + usize::from(class == SYMBOL);
             latin_bytes = (latin_bytes + 1) * letter;
             other_script_chars *= letter;
             i += 1;
@@ -82,7 +83,7 @@ pub fn approximate_tokens(text: &str) -> usize {
             tokens += grown.div_ceil(4) - latin_bytes.div_ceil(4);
             latin_bytes = grown;
         } else if crate::chars::is_alphabetic(c) && !is_cjk(c) {
-            tokens += usize::from(other_script_chars % 2 == 0);
+            tokens += usize::from(other_script_chars.is_multiple_of(2));
             other_script_chars += 1;
         } else {
             latin_bytes = 0;
