@@ -321,9 +321,10 @@ fn english_inside_a_french_trace_is_seen() {
     assert!(!measure(det, "La réponse est 18 ドル.", "fr", &opts).word_pass);
 }
 
-/// The whole-text verdict computed from the trigram table must be lingua's
-/// own wherever it answers (it answers only where lingua's rules provably
-/// leave the decision to the Latin-script trigrams), on every real trace of
+/// The whole-text verdict computed without lingua must be lingua's own
+/// wherever it answers (it answers only where lingua's rules provably leave
+/// the decision to the Latin-script trigrams, or give the text to Thai or
+/// Korean by their script), on every real trace of
 /// every file, and it must answer for most of them (else it saves nothing).
 #[test]
 fn the_fast_whole_text_verdict_is_linguas() {

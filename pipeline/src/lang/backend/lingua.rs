@@ -11,6 +11,7 @@ use std::sync::{Mutex, OnceLock};
 
 use lingua::{Language, LanguageDetector, LanguageDetectorBuilder};
 
+use super::lingua_words::Census;
 use super::{latin_langs, Ngram};
 use crate::lang::Detection;
 
@@ -151,6 +152,8 @@ pub fn ranked_with(det: &LanguageDetector, text: &str) -> Vec<Detection> {
 }
 
 pub struct LinguaBackend {
+    /// The configured languages, as lingua's.
+    lingua_langs: Vec<Language>,
     latin_langs: Vec<&'static str>,
     latin: Option<&'static LanguageDetector>,
     full: &'static LanguageDetector,
@@ -167,12 +170,25 @@ impl LinguaBackend {
             let _ = fast.set(super::trigram::shared(&latin));
         }
         Self {
+            lingua_langs: langs.iter().filter_map(|l| to_lingua(l)).collect(),
             exact: super::lingua_ngrams::NgramModels::new(&latin),
             latin: (!latin.is_empty()).then(|| shared_with(&latin, preload)),
             full: shared_with(langs, preload),
             latin_langs: latin,
             fast,
         }
+    }
+}
+
+impl LinguaBackend {
+    /// lingua's verdict where its rule stages decide the text (see
+    /// [`Census::decided_by_rules`]).
+    fn decided_by_rules(&self, text: &str) -> Option<&'static str> {
+        if matches!(tame_long_words(text), std::borrow::Cow::Owned(_)) {
+            return None;
+        }
+        let census = Census::of(text, MAX_WORD)?;
+        from_lingua(census.decided_by_rules(&self.lingua_langs)?)
     }
 }
 
@@ -201,6 +217,9 @@ impl Ngram for LinguaBackend {
     }
 
     fn detect_long_fast(&self, text: &str) -> Option<&'static str> {
+        if let Some(lang) = self.decided_by_rules(text) {
+            return Some(lang);
+        }
         self.latin?;
         self.fast
             .get_or_init(|| super::trigram::shared(&self.latin_langs))

@@ -14,6 +14,8 @@
 //! whose counts *prove* that the rules pass through to the Latin trigrams are
 //! answered here; anything else goes to lingua.
 
+use lingua::Language;
+
 /// lingua's word, as a byte span of the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Word {
@@ -29,7 +31,14 @@ enum Script {
     Hangul,
     /// Han and kana: every character is a word of its own (`\p{Han}`,
     /// `\p{Hiragana}`, `\p{Katakana}` take one character).
-    Single,
+    Han,
+    Kana,
+}
+
+impl Script {
+    fn is_single(self) -> bool {
+        matches!(self, Script::Han | Script::Kana)
+    }
 }
 
 /// A character as lingua's regex sees it: its script, and whether it is a
@@ -61,9 +70,8 @@ fn classify(c: char) -> Result<Option<Letter>, ()> {
             is_l: matches!(u, 0x0E01..=0x0E30 | 0x0E32 | 0x0E33 | 0x0E40..=0x0E46),
         })),
         0xAC00..=0xD7A3 | 0x1100..=0x11FF | 0x3131..=0x318E => letter(Script::Hangul),
-        0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x3041..=0x3096 | 0x30A1..=0x30FA => {
-            letter(Script::Single)
-        }
+        0x4E00..=0x9FFF | 0x3400..=0x4DBF => letter(Script::Han),
+        0x3041..=0x3096 | 0x30A1..=0x30FA => letter(Script::Kana),
         // Symbols of scripts with a token class of their own (Indic blocks,
         // CJK radicals, Hangul and Katakana symbols, enclosed ideographs):
         // not letters, yet words to lingua.
@@ -104,6 +112,19 @@ pub struct Census {
     pub letters: usize,
     /// Non-ASCII Latin letters in any word (é, ã, ß, …).
     pub accented: usize,
+    /// Words of Thai only, of Hangul only, Han characters and kana
+    /// characters, with their letters.
+    pub thai: ScriptWords,
+    pub hangul: ScriptWords,
+    pub han: ScriptWords,
+    pub kana: ScriptWords,
+}
+
+/// Words of one script and their letters (lingua's character count).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ScriptWords {
+    pub words: usize,
+    pub letters: usize,
 }
 
 impl Census {
@@ -143,7 +164,7 @@ impl Census {
                 all_ascii: c.is_ascii(),
                 all_latin: l.script == Script::Latin,
             };
-            if l.script == Script::Single {
+            if l.script.is_single() {
                 census.close(word, i + c.len_utf8());
             } else {
                 open = Some(word);
@@ -167,6 +188,93 @@ impl Census {
         } else if w.run != Script::Latin {
             self.other_letters += w.letters;
         }
+        let script = match w.run {
+            Script::Thai => Some(&mut self.thai),
+            Script::Hangul => Some(&mut self.hangul),
+            Script::Han => Some(&mut self.han),
+            Script::Kana => Some(&mut self.kana),
+            Script::Latin => None,
+        };
+        if let Some(s) = script {
+            s.words += 1;
+            s.letters += w.letters;
+        }
+    }
+
+    /// lingua's verdict from its rule stages, for a text whose words are all
+    /// ASCII, Thai, Hangul, or single Han or kana characters (each language
+    /// of these among `configured`, given as lingua's languages):
+    /// * the rule stage counts a word per language: Thai, Korean, Chinese
+    ///   (Han), Japanese (kana); ASCII words are unknown, and dropped when
+    ///   fewer than half. The most frequent wins, Japanese over Chinese when
+    ///   they are the top two, nothing on a tie or when unknown wins;
+    /// * when it finds nothing and there is no Han or kana, the alphabet with
+    ///   most letters decides if it is Thai or Hangul (one language each).
+    ///
+    /// `None` wherever lingua would go on to its n-grams or we do not
+    /// reproduce its rules, so the caller asks lingua (or
+    /// [`Self::leaves_latin_trigrams`]).
+    pub fn decided_by_rules(&self, configured: &[Language]) -> Option<Language> {
+        let by_word = [
+            (Language::Thai, self.thai),
+            (Language::Korean, self.hangul),
+            (Language::Chinese, self.han),
+            (Language::Japanese, self.kana),
+        ];
+        let words = self.words.len();
+        let known: usize = by_word.iter().map(|(_, s)| s.words).sum();
+        if known == 0 || self.ascii_words + known != words {
+            return None;
+        }
+        if by_word
+            .iter()
+            .any(|(l, s)| s.words > 0 && !configured.contains(l))
+        {
+            return None;
+        }
+        // The rule stage: counts per word language (None: unknown), ranked by
+        // count, ties in key order (None first), as lingua's counter does.
+        let mut counts: Vec<(Option<Language>, usize)> = by_word
+            .iter()
+            .filter(|(_, s)| s.words > 0)
+            .map(|(l, s)| (Some(*l), s.words))
+            .collect();
+        if 2 * self.ascii_words >= words {
+            counts.push((None, self.ascii_words));
+        }
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let decided = match counts.as_slice() {
+            [] => None,
+            [(only, _)] => *only,
+            [(first, n1), (second, n2), ..] => {
+                let pair = [*first, *second];
+                if pair.contains(&Some(Language::Japanese))
+                    && pair.contains(&Some(Language::Chinese))
+                {
+                    Some(Language::Japanese)
+                } else if n1 == n2 {
+                    None
+                } else {
+                    *first
+                }
+            }
+        };
+        if decided.is_some() {
+            return decided;
+        }
+        // The alphabet filter, without Han or kana (whose alphabets belong to
+        // two languages, or whose n-grams we do not have).
+        if self.han.words + self.kana.words > 0 {
+            return None;
+        }
+        let mut letters = [
+            (Some(Language::Thai), self.thai.letters),
+            (Some(Language::Korean), self.hangul.letters),
+            (None, self.latin_letters),
+        ];
+        letters.sort_by(|a, b| b.1.cmp(&a.1));
+        let [(top, most), (_, next), _] = letters;
+        (most > next).then_some(top).flatten()
     }
 
     /// True when lingua's rules provably leave the verdict to the trigrams of
@@ -242,6 +350,47 @@ mod tests {
             assert_eq!(Census::of(text, 1000), None, "{text}");
         }
         assert_eq!(Census::of("aaaaaa", 5), None);
+    }
+
+    #[test]
+    fn texts_of_other_scripts_with_english_are_decided_by_lingua_rules() {
+        use Language::*;
+        let all = [Thai, Korean, Chinese, Japanese, English];
+        let decided = |t: &str| Census::of(t, 1000).unwrap().decided_by_rules(&all);
+        // Most words Thai.
+        assert_eq!(decided("ครับ ผม the ครับ"), Some(Thai));
+        // Half the words ASCII (unknown ties Thai), more Thai letters than Latin.
+        assert_eq!(decided("ดังนั้นคำตอบคือ ok"), Some(Thai));
+        assert_eq!(decided("답은 입니다 so"), Some(Korean));
+        // Half the words ASCII with more Latin letters: the n-grams decide.
+        assert_eq!(decided("ครับ therefore"), None);
+        // Han characters are words of Chinese; kana of Japanese, which wins
+        // when the two are on top.
+        assert_eq!(decided("ครับ 是的 the"), Some(Chinese));
+        assert_eq!(decided("数学 です"), Some(Japanese));
+        assert_eq!(decided("数学数学 です the"), Some(Japanese));
+        // Two languages tied: the alphabet with most letters decides, unless
+        // the alphabets tie too.
+        assert_eq!(decided("ครับ 답은 x"), Some(Thai));
+        assert_eq!(decided("ครับ 답은답은"), None);
+        // Accented words, or a language the detector does not know: refused.
+        assert_eq!(decided("ครับ ผม été"), None);
+        let no_thai = Census::of("ครับ ผม the", 1000).unwrap();
+        assert_eq!(no_thai.decided_by_rules(&[English, Korean]), None);
+        assert_eq!(decided("the cat"), None);
+        // Where it decides, lingua agrees.
+        let lingua = lingua::LanguageDetectorBuilder::from_languages(&all).build();
+        for text in [
+            "ครับ ผม the ครับ",
+            "ดังนั้นคำตอบคือ ok",
+            "답은 입니다 so",
+            "ครับ 是的 the",
+            "数学 です",
+            "数学数学 です the",
+            "ครับ 답은 x",
+        ] {
+            assert_eq!(decided(text), lingua.detect_language_of(text), "{text}");
+        }
     }
 
     #[test]
