@@ -272,7 +272,7 @@ impl Census {
             (Some(Language::Korean), self.hangul.letters),
             (None, self.latin_letters),
         ];
-        letters.sort_by(|a, b| b.1.cmp(&a.1));
+        letters.sort_by_key(|l| std::cmp::Reverse(l.1));
         let [(top, most), (_, next), _] = letters;
         (most > next).then_some(top).flatten()
     }
