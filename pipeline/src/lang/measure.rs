@@ -253,6 +253,13 @@ impl ScriptRuns {
         }
     }
 
+    /// `see` of `n` Latin letters in a row.
+    #[inline]
+    fn see_latin_letters(&mut self, n: u32) {
+        self.run = self.run.saturating_add(n);
+        self.latin_pair |= self.run >= 2;
+    }
+
     fn word_pass(&self, query_lang: &str) -> bool {
         if is_latin_script_lang(query_lang) {
             !self.non_latin_letter
@@ -300,7 +307,39 @@ fn units_of(mask: &str, opts: &FidelityOptions) -> (Vec<Unit>, ScriptRuns) {
     let mut cur: Option<Unit> = None;
     let mut line = 0u32;
     let mut in_word = false;
-    for (i, c) in mask.char_indices() {
+    let bytes = mask.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Fast paths for most of a trace: a run of ASCII letters that goes
+        // on with the current Latin unit, and a space.
+        let b = bytes[i];
+        if b.is_ascii_alphabetic() {
+            if let Some(u) = cur.as_mut().filter(|u| u.group == Group::Latin) {
+                let run = bytes[i..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_alphabetic())
+                    .count();
+                u.letters = u.letters.saturating_add(run as u32);
+                if !in_word {
+                    u.words = u.words.saturating_add(1);
+                }
+                u.end = i + run;
+                in_word = true;
+                runs.see_latin_letters(run as u32);
+                i += run;
+                continue;
+            }
+        } else if b == b' ' {
+            runs.see(' ', None);
+            in_word = false;
+            i += 1;
+            continue;
+        }
+        let Some(c) = mask[i..].chars().next() else {
+            break;
+        };
+        let start = i;
+        i += c.len_utf8();
         if c == '\n' {
             runs.see(c, None);
             units.extend(cur.take());
@@ -318,8 +357,8 @@ fn units_of(mask: &str, opts: &FidelityOptions) -> (Vec<Unit>, ScriptRuns) {
                     in_word = false;
                 }
                 let u = cur.get_or_insert(Unit {
-                    start: i,
-                    end: i,
+                    start,
+                    end: start,
                     line,
                     group: g,
                     letters: 0,
@@ -338,7 +377,7 @@ fn units_of(mask: &str, opts: &FidelityOptions) -> (Vec<Unit>, ScriptRuns) {
                 if !in_word {
                     u.words = u.words.saturating_add(1);
                 }
-                u.end = i + c.len_utf8();
+                u.end = i;
                 in_word = true;
             }
             None => {
