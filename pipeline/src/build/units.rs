@@ -16,7 +16,28 @@ fn unspaced(c: char) -> bool {
 pub fn for_each_unit(text: &str, mut emit: impl FnMut(u64)) {
     let mut word = UnitHash::new();
     let mut in_word = false;
-    for c in text.chars() {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // ASCII (most letters, all spaces and digits) without decoding a
+        // character or asking the Unicode tables.
+        let b = bytes[i];
+        if b.is_ascii() {
+            i += 1;
+            if b.is_ascii_alphanumeric() {
+                word.write_byte(b.to_ascii_lowercase());
+                in_word = true;
+            } else if in_word {
+                emit(word.finish());
+                word = UnitHash::new();
+                in_word = false;
+            }
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
         if unspaced(c) {
             if in_word {
                 emit(word.finish());
@@ -26,10 +47,6 @@ pub fn for_each_unit(text: &str, mut emit: impl FnMut(u64)) {
             let mut h = UnitHash::new();
             h.write_char(c);
             emit(h.finish());
-        } else if c.is_ascii_alphanumeric() {
-            // Most letters: no call into the Unicode case tables.
-            word.write_byte(c.to_ascii_lowercase() as u8);
-            in_word = true;
         } else if crate::chars::is_alphanumeric(c) {
             for l in c.to_lowercase() {
                 word.write_char(l);
