@@ -180,18 +180,6 @@ impl LinguaBackend {
     }
 }
 
-impl LinguaBackend {
-    /// lingua's verdict where its rule stages decide the text (see
-    /// [`Census::decided_by_rules`]).
-    fn decided_by_rules(&self, text: &str) -> Option<&'static str> {
-        if matches!(tame_long_words(text), std::borrow::Cow::Owned(_)) {
-            return None;
-        }
-        let census = Census::of(text, MAX_WORD)?;
-        from_lingua(census.decided_by_rules(&self.lingua_langs)?)
-    }
-}
-
 impl Ngram for LinguaBackend {
     fn name(&self) -> &'static str {
         "lingua"
@@ -216,14 +204,22 @@ impl Ngram for LinguaBackend {
             .ranked(text)
     }
 
+    /// lingua's whole-text verdict where its rule stages decide the text
+    /// ([`Census::decided_by_rules`]) or leave it to the trigrams of the
+    /// Latin-script languages ([`super::trigram::TrigramTable::lingua_long_text`]).
     fn detect_long_fast(&self, text: &str) -> Option<&'static str> {
-        if let Some(lang) = self.decided_by_rules(text) {
-            return Some(lang);
+        // What lingua is given; words it would shorten are not reproduced.
+        if matches!(tame_long_words(text), std::borrow::Cow::Owned(_)) {
+            return None;
+        }
+        let census = Census::of(text, MAX_WORD)?;
+        if let Some(lang) = census.decided_by_rules(&self.lingua_langs) {
+            return from_lingua(lang);
         }
         self.latin?;
         self.fast
             .get_or_init(|| super::trigram::shared(&self.latin_langs))
-            .lingua_long_text(text)
+            .lingua_long_text(text, &census)
     }
 
     fn top(&self, text: &str) -> Option<Detection> {

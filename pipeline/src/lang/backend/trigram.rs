@@ -344,12 +344,12 @@ impl TrigramTable {
     /// trigram's bigram and unigram prefix, and takes the largest sum (a tie
     /// is undecided). Names are kept (lingua keeps them). `None` wherever the
     /// rules might decide otherwise, so the caller asks lingua itself.
-    pub fn lingua_long_text(&self, text: &str) -> Option<&'static str> {
+    /// `census` is [`Census::of`] the text.
+    pub fn lingua_long_text(&self, text: &str, census: &Census) -> Option<&'static str> {
         let n = self.langs.len();
         if n == 0 {
             return None;
         }
-        let census = Census::of(text, super::lingua::MAX_WORD)?;
         if !census.leaves_latin_trigrams() {
             return None;
         }
