@@ -333,9 +333,31 @@ fn short_key(word: &str) -> Option<u128> {
 
 thread_local! {
     static WORD_MEMO: std::cell::RefCell<WordMemo> = std::cell::RefCell::new(WordMemo::default());
+    /// Per trigram key, [`TrigramTable::backed_off`], for the table at the
+    /// address in the first field: the trigrams of long texts recur, and the
+    /// table is too big to stay in cache.
+    static TRIGRAM_MEMO: std::cell::RefCell<(usize, HashMap<u64, [f32; MAX], BuildHasherDefault<Fx>>)> =
+        std::cell::RefCell::new((0, HashMap::default()));
 }
 
 impl TrigramTable {
+    /// Per language, lingua's log-probability of a trigram (packed by
+    /// [`key`]) in its low-accuracy sum: the trigram's own, else its bigram
+    /// prefix's, else its first letter's, else nothing (0).
+    fn backed_off(&self, trigram: u64) -> [f32; MAX] {
+        let tri = self.map.get(&trigram);
+        let bi = self.map.get(&(trigram >> 16));
+        let uni = self.map.get(&(trigram >> 32));
+        let mut out = [0.0f32; MAX];
+        for (k, p) in out.iter_mut().enumerate() {
+            *p = [tri, bi, uni]
+                .iter()
+                .find_map(|v| v.map(|v| v[k]).filter(|p| !p.is_nan()))
+                .unwrap_or(0.0);
+        }
+        out
+    }
+
     /// lingua's verdict on a long text, computed from the same numbers
     /// without its FST walks, where [`Census::leaves_latin_trigrams`] proves
     /// that lingua's rules leave it to the trigrams of the Latin-script
@@ -353,30 +375,35 @@ impl TrigramTable {
         if !census.leaves_latin_trigrams() {
             return None;
         }
-        let mut seen: std::collections::HashSet<u64, BuildHasherDefault<Fx>> = Default::default();
-        let mut sums = [0.0f64; MAX];
+        // The distinct trigrams: sorted and deduplicated (cheaper than a set).
+        let mut trigrams: Vec<u64> = Vec::new();
         for word in &census.words {
             let (mut a, mut b): (Option<char>, Option<char>) = (None, None);
             for c in text[word.start..word.end].chars() {
                 let c = c.to_lowercase().next().unwrap_or(c);
                 if let (Some(x), Some(y)) = (a, b) {
-                    if let Some(k3) = key(&[x, y, c]) {
-                        if seen.insert(k3) {
-                            let tri = self.map.get(&k3);
-                            let bi = key(&[x, y]).and_then(|k| self.map.get(&k));
-                            let uni = key(&[x]).and_then(|k| self.map.get(&k));
-                            for k in 0..n {
-                                let p = [tri, bi, uni]
-                                    .iter()
-                                    .find_map(|v| v.map(|v| v[k]).filter(|p| !p.is_nan()));
-                                sums[k] += p.unwrap_or(0.0) as f64;
-                            }
-                        }
-                    }
+                    trigrams.extend(key(&[x, y, c]));
                 }
                 (a, b) = (b, Some(c));
             }
         }
+        trigrams.sort_unstable();
+        trigrams.dedup();
+        let mut sums = [0.0f64; MAX];
+        TRIGRAM_MEMO.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            let owner = self as *const Self as usize;
+            if memo.0 != owner || memo.1.len() >= MEMO_MAX_WORDS {
+                memo.0 = owner;
+                memo.1.clear();
+            }
+            for k3 in trigrams {
+                let p = memo.1.entry(k3).or_insert_with(|| self.backed_off(k3));
+                for k in 0..n {
+                    sums[k] += p[k] as f64;
+                }
+            }
+        });
         let mut best: Option<(usize, f64)> = None;
         let mut tie = false;
         for (k, &sum) in sums.iter().enumerate().take(n) {
