@@ -331,12 +331,15 @@ fn short_key(word: &str) -> Option<u128> {
     })
 }
 
+/// Backed-off values per trigram key.
+type TrigramValues = HashMap<u64, [f32; MAX], BuildHasherDefault<Fx>>;
+
 thread_local! {
     static WORD_MEMO: std::cell::RefCell<WordMemo> = std::cell::RefCell::new(WordMemo::default());
     /// Per trigram key, [`TrigramTable::backed_off`], for the table at the
     /// address in the first field: the trigrams of long texts recur, and the
     /// table is too big to stay in cache.
-    static TRIGRAM_MEMO: std::cell::RefCell<(usize, HashMap<u64, [f32; MAX], BuildHasherDefault<Fx>>)> =
+    static TRIGRAM_MEMO: std::cell::RefCell<(usize, TrigramValues)> =
         std::cell::RefCell::new((0, HashMap::default()));
 }
 
