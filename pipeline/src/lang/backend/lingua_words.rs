@@ -10,9 +10,10 @@
 //! by letters such as `é` or `ã` when at least half of the words have them;
 //! and for 120 letters or more, the sums of trigram log-probabilities. Only
 //! texts whose tokens we can reproduce exactly (Latin, Thai and Hangul words,
-//! each a run of one script; Han and kana characters, one word each) and
-//! whose counts *prove* that the rules pass through to the Latin trigrams are
-//! answered here; anything else goes to lingua.
+//! each a run of one script; Han and kana characters, one word each; `\p{L}+`
+//! words from a Latin letter or the prolonged sound mark `ー`) are counted
+//! here, and [`Census`] answers only where the counts *prove* what lingua's
+//! rules do; anything else goes to lingua.
 
 use lingua::Language;
 
@@ -32,14 +33,57 @@ enum Script {
     /// Han and kana: every character is a word of its own (`\p{Han}`,
     /// `\p{Hiragana}`, `\p{Katakana}` take one character).
     Han,
-    Kana,
+    Hiragana,
+    Katakana,
+    /// A letter of no script's token class (`ー`, Script=Common): it starts a
+    /// `\p{L}+` word, like a Latin letter, and counts for no language.
+    Common,
 }
 
 impl Script {
     fn is_single(self) -> bool {
-        matches!(self, Script::Han | Script::Kana)
+        matches!(self, Script::Han | Script::Hiragana | Script::Katakana)
+    }
+
+    /// Whether a word opened by this script is a `\p{L}+` word.
+    fn opens_letter_run(self) -> bool {
+        matches!(self, Script::Latin | Script::Common)
+    }
+
+    /// The language lingua's rule stage counts a character of this script
+    /// for (its single-language alphabets, then Han for Chinese), as an index
+    /// into [`RULE_LANGS`].
+    fn rule_lang(self) -> Option<usize> {
+        match self {
+            Script::Han => Some(0),
+            Script::Hiragana | Script::Katakana => Some(1),
+            Script::Hangul => Some(2),
+            Script::Thai => Some(3),
+            Script::Latin | Script::Common => None,
+        }
     }
 }
+
+/// The languages the rule stage can find in the words we reproduce, in
+/// lingua's order (which breaks its ties).
+const RULE_LANGS: [Language; 4] = [
+    Language::Chinese,
+    Language::Japanese,
+    Language::Korean,
+    Language::Thai,
+];
+
+/// lingua's alphabets of the words we reproduce, in its order (which breaks
+/// its ties), with the languages that write each.
+const ALPHABETS: [&[Language]; 6] = [
+    &[Language::Chinese, Language::Japanese], // Han
+    &[Language::Korean],                      // Hangul
+    &[Language::Japanese],                    // Hiragana
+    &[Language::Japanese],                    // Katakana
+    &[],                                      // Latin: many, left to the n-grams
+    &[Language::Thai],                        // Thai
+];
+const LATIN_ALPHABET: usize = 4;
 
 /// A character as lingua's regex sees it: its script, and whether it is a
 /// letter (`\p{L}`; Thai vowel and tone marks, digits and signs are not).
@@ -70,8 +114,12 @@ fn classify(c: char) -> Result<Option<Letter>, ()> {
             is_l: matches!(u, 0x0E01..=0x0E30 | 0x0E32 | 0x0E33 | 0x0E40..=0x0E46),
         })),
         0xAC00..=0xD7A3 | 0x1100..=0x11FF | 0x3131..=0x318E => letter(Script::Hangul),
-        0x4E00..=0x9FFF | 0x3400..=0x4DBF => letter(Script::Han),
-        0x3041..=0x3096 | 0x30A1..=0x30FA => letter(Script::Kana),
+        // 々 is Script=Han too.
+        0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x3005 => letter(Script::Han),
+        0x3041..=0x3096 => letter(Script::Hiragana),
+        0x30A1..=0x30FA => letter(Script::Katakana),
+        // The prolonged sound mark: a letter (Lm) of the Common script.
+        0x30FC => letter(Script::Common),
         // Symbols of scripts with a token class of their own (Indic blocks,
         // CJK radicals, Hangul and Katakana symbols, enclosed ideographs):
         // not letters, yet words to lingua.
@@ -88,7 +136,7 @@ fn classify(c: char) -> Result<Option<Letter>, ()> {
 }
 
 /// The word being read: a run of one script (`\p{Thai}+`, `\p{Hangul}+`) or
-/// of letters of any script from a Latin one (`\p{L}+`).
+/// of letters of any script from a Latin one or `ー` (`\p{L}+`).
 #[derive(Clone, Copy)]
 struct Open {
     run: Script,
@@ -96,6 +144,66 @@ struct Open {
     letters: usize,
     all_ascii: bool,
     all_latin: bool,
+    /// Characters per rule language ([`RULE_LANGS`]).
+    rule_chars: [u32; 4],
+    /// A Latin letter outside ASCII, which may be unique to a language.
+    accented: bool,
+}
+
+impl Open {
+    fn new(l: Letter, c: char, start: usize) -> Self {
+        let mut w = Open {
+            run: l.script,
+            start,
+            letters: 0,
+            all_ascii: true,
+            all_latin: true,
+            rule_chars: [0; 4],
+            accented: false,
+        };
+        w.add(l, c);
+        w
+    }
+
+    fn add(&mut self, l: Letter, c: char) {
+        self.letters += 1;
+        self.all_ascii &= c.is_ascii();
+        self.all_latin &= l.script == Script::Latin;
+        self.accented |= l.script == Script::Latin && !c.is_ascii();
+        if let Some(k) = l.script.rule_lang() {
+            self.rule_chars[k] += 1;
+        }
+    }
+
+    /// lingua's rule stage on this word (every language of [`RULE_LANGS`]
+    /// configured): the language of its characters; Japanese where Chinese
+    /// and Japanese are both counted; else the strictly most counted.
+    fn rule_lang(&self) -> Option<usize> {
+        let c = &self.rule_chars;
+        if c[0] > 0 && c[1] > 0 {
+            return Some(1);
+        }
+        let mut ranked: Vec<usize> = (0..4).filter(|&k| c[k] > 0).collect();
+        ranked.sort_by_key(|&k| std::cmp::Reverse(c[k]));
+        match ranked.as_slice() {
+            [] => None,
+            [only] => Some(*only),
+            [first, second, ..] => (c[*first] > c[*second]).then_some(*first),
+        }
+    }
+
+    /// The alphabet lingua's filter finds for the word (the first whose
+    /// characters are all of it), as an index into [`ALPHABETS`].
+    fn alphabet(&self) -> Option<usize> {
+        match self.run {
+            Script::Han => Some(0),
+            Script::Hangul => Some(1),
+            Script::Hiragana => Some(2),
+            Script::Katakana => Some(3),
+            Script::Thai => Some(5),
+            Script::Latin | Script::Common => self.all_latin.then_some(LATIN_ALPHABET),
+        }
+    }
 }
 
 /// What the rule stages look at.
@@ -112,19 +220,17 @@ pub struct Census {
     pub letters: usize,
     /// Non-ASCII Latin letters in any word (é, ã, ß, …).
     pub accented: usize,
-    /// Words of Thai only, of Hangul only, Han characters and kana
-    /// characters, with their letters.
-    pub thai: ScriptWords,
-    pub hangul: ScriptWords,
-    pub han: ScriptWords,
-    pub kana: ScriptWords,
-}
-
-/// Words of one script and their letters (lingua's character count).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct ScriptWords {
-    pub words: usize,
-    pub letters: usize,
+    /// The words' languages in lingua's rule stage: per [`RULE_LANGS`], and
+    /// unknown (`None`).
+    pub rule_words: [usize; 4],
+    pub rule_unknown: usize,
+    /// Words whose rule language we cannot tell (accented Latin letters).
+    pub rule_opaque: usize,
+    /// Per [`RULE_LANGS`], whether any character was counted for it (the
+    /// counts hold only if lingua knows that language).
+    pub rule_chars_seen: [bool; 4],
+    /// Letters per alphabet of lingua's filter ([`ALPHABETS`]).
+    pub alphabet_letters: [usize; 6],
 }
 
 impl Census {
@@ -137,14 +243,13 @@ impl Census {
         for (i, c) in text.char_indices() {
             let class = classify(c).ok()?;
             if let (Some(w), Some(l)) = (open.as_mut(), class) {
-                let continues = match w.run {
-                    Script::Latin => l.is_l,
-                    run => l.script == run,
+                let continues = if w.run.opens_letter_run() {
+                    l.is_l
+                } else {
+                    l.script == w.run
                 };
                 if continues {
-                    w.letters += 1;
-                    w.all_ascii &= c.is_ascii();
-                    w.all_latin &= l.script == Script::Latin;
+                    w.add(l, c);
                     census.accented += usize::from(l.script == Script::Latin && !c.is_ascii());
                     if w.letters > max_word {
                         return None;
@@ -157,13 +262,7 @@ impl Census {
             }
             let Some(l) = class else { continue };
             census.accented += usize::from(l.script == Script::Latin && !c.is_ascii());
-            let word = Open {
-                run: l.script,
-                start: i,
-                letters: 1,
-                all_ascii: c.is_ascii(),
-                all_latin: l.script == Script::Latin,
-            };
+            let word = Open::new(l, c, i);
             if l.script.is_single() {
                 census.close(word, i + c.len_utf8());
             } else {
@@ -185,62 +284,58 @@ impl Census {
         self.ascii_words += usize::from(w.all_ascii);
         if w.all_latin {
             self.latin_letters += w.letters;
-        } else if w.run != Script::Latin {
+        } else if !w.run.opens_letter_run() {
             self.other_letters += w.letters;
         }
-        let script = match w.run {
-            Script::Thai => Some(&mut self.thai),
-            Script::Hangul => Some(&mut self.hangul),
-            Script::Han => Some(&mut self.han),
-            Script::Kana => Some(&mut self.kana),
-            Script::Latin => None,
-        };
-        if let Some(s) = script {
-            s.words += 1;
-            s.letters += w.letters;
+        for (seen, &n) in self.rule_chars_seen.iter_mut().zip(&w.rule_chars) {
+            *seen |= n > 0;
+        }
+        if w.accented {
+            self.rule_opaque += 1;
+        } else {
+            match w.rule_lang() {
+                Some(k) => self.rule_words[k] += 1,
+                None => self.rule_unknown += 1,
+            }
+        }
+        if let Some(a) = w.alphabet() {
+            self.alphabet_letters[a] += w.letters;
         }
     }
 
-    /// lingua's verdict from its rule stages, for a text whose words are all
-    /// ASCII, Thai, Hangul, or single Han or kana characters (each language
-    /// of these among `configured`, given as lingua's languages):
-    /// * the rule stage counts a word per language: Thai, Korean, Chinese
-    ///   (Han), Japanese (kana); ASCII words are unknown, and dropped when
-    ///   fewer than half. The most frequent wins, Japanese over Chinese when
-    ///   they are the top two, nothing on a tie or when unknown wins;
-    /// * when it finds nothing and there is no Han or kana, the alphabet with
-    ///   most letters decides if it is Thai or Hangul (one language each).
+    /// lingua's verdict from its rule stages, where they decide and we can
+    /// reproduce them: no accented Latin word (its letters may be unique to a
+    /// language), and every language the words are counted for among
+    /// `configured` (lingua's languages):
+    /// * the rule stage counts each word for a language (Chinese for Han,
+    ///   Japanese for kana, Korean, Thai; Japanese where Han and kana mix),
+    ///   unknown words being dropped when fewer than half; the most counted
+    ///   wins, Japanese over Chinese when they are the top two, nothing on a
+    ///   tie or when unknown wins;
+    /// * when it finds nothing, the alphabet with most letters decides when it
+    ///   belongs to one configured language (Thai, Hangul, kana).
     ///
     /// `None` wherever lingua would go on to its n-grams or we do not
     /// reproduce its rules, so the caller asks lingua (or
     /// [`Self::leaves_latin_trigrams`]).
     pub fn decided_by_rules(&self, configured: &[Language]) -> Option<Language> {
-        let by_word = [
-            (Language::Thai, self.thai),
-            (Language::Korean, self.hangul),
-            (Language::Chinese, self.han),
-            (Language::Japanese, self.kana),
-        ];
         let words = self.words.len();
-        let known: usize = by_word.iter().map(|(_, s)| s.words).sum();
-        if known == 0 || self.ascii_words + known != words {
+        if words == 0 || self.rule_opaque > 0 {
             return None;
         }
-        if by_word
-            .iter()
-            .any(|(l, s)| s.words > 0 && !configured.contains(l))
-        {
+        let seen_unconfigured =
+            |k: usize| self.rule_chars_seen[k] && !configured.contains(&RULE_LANGS[k]);
+        if (0..4).any(seen_unconfigured) {
             return None;
         }
         // The rule stage: counts per word language (None: unknown), ranked by
         // count, ties in key order (None first), as lingua's counter does.
-        let mut counts: Vec<(Option<Language>, usize)> = by_word
-            .iter()
-            .filter(|(_, s)| s.words > 0)
-            .map(|(l, s)| (Some(*l), s.words))
+        let mut counts: Vec<(Option<Language>, usize)> = (0..4)
+            .filter(|&k| self.rule_words[k] > 0)
+            .map(|k| (Some(RULE_LANGS[k]), self.rule_words[k]))
             .collect();
-        if 2 * self.ascii_words >= words {
-            counts.push((None, self.ascii_words));
+        if 2 * self.rule_unknown >= words && self.rule_unknown > 0 {
+            counts.push((None, self.rule_unknown));
         }
         counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let decided = match counts.as_slice() {
@@ -262,19 +357,27 @@ impl Census {
         if decided.is_some() {
             return decided;
         }
-        // The alphabet filter, without Han or kana (whose alphabets belong to
-        // two languages, or whose n-grams we do not have).
-        if self.han.words + self.kana.words > 0 {
+        // The alphabet filter: the alphabet with most letters (ties to the
+        // first in lingua's order), unless every alphabet has as many.
+        let present: Vec<usize> = (0..6).filter(|&a| self.alphabet_letters[a] > 0).collect();
+        let first = *present.first()?;
+        if present.len() > 1
+            && present
+                .iter()
+                .all(|&a| self.alphabet_letters[a] == self.alphabet_letters[first])
+        {
             return None;
         }
-        let mut letters = [
-            (Some(Language::Thai), self.thai.letters),
-            (Some(Language::Korean), self.hangul.letters),
-            (None, self.latin_letters),
-        ];
-        letters.sort_by_key(|l| std::cmp::Reverse(l.1));
-        let [(top, most), (_, next), _] = letters;
-        (most > next).then_some(top).flatten()
+        let top = present.iter().copied().max_by(|&a, &b| {
+            self.alphabet_letters[a]
+                .cmp(&self.alphabet_letters[b])
+                .then(b.cmp(&a))
+        })?;
+        let mut langs = ALPHABETS[top].iter().filter(|l| configured.contains(l));
+        match (langs.next(), langs.next()) {
+            (Some(only), None) => Some(*only),
+            _ => None, // Latin, or Han for both Chinese and Japanese: n-grams
+        }
     }
 
     /// True when lingua's rules provably leave the verdict to the trigrams of
@@ -344,9 +447,9 @@ mod tests {
 
     #[test]
     fn texts_lingua_tokenizes_in_ways_we_do_not_know_are_refused() {
-        // Cyrillic, a dotted İ, the (Common-script) prolonged sound mark, a
-        // Kangxi radical, a Devanagari digit.
-        for text in ["и так", "İstanbul", "コーヒー", "a ⼈ b", "१२"] {
+        // Cyrillic, a dotted İ, a hiragana iteration mark, a Kangxi radical,
+        // a Devanagari digit.
+        for text in ["и так", "İstanbul", "こゝろ", "a ⼈ b", "१२"] {
             assert_eq!(Census::of(text, 1000), None, "{text}");
         }
         assert_eq!(Census::of("aaaaaa", 5), None);
@@ -369,6 +472,11 @@ mod tests {
         assert_eq!(decided("ครับ 是的 the"), Some(Chinese));
         assert_eq!(decided("数学 です"), Some(Japanese));
         assert_eq!(decided("数学数学 です the"), Some(Japanese));
+        // `ー` opens a letter word that runs on through katakana; `々` is Han.
+        assert_eq!(decided("コーヒー 人々 は x"), Some(Japanese));
+        // A word from a Latin letter into Han and kana is Japanese.
+        assert_eq!(decided("x是か the cat"), None);
+        assert_eq!(decided("x是か 是"), Some(Japanese));
         // Two languages tied: the alphabet with most letters decides, unless
         // the alphabets tie too.
         assert_eq!(decided("ครับ 답은 x"), Some(Thai));
@@ -387,6 +495,8 @@ mod tests {
             "ครับ 是的 the",
             "数学 です",
             "数学数学 です the",
+            "コーヒー 人々 は x",
+            "x是か 是",
             "ครับ 답은 x",
         ] {
             assert_eq!(decided(text), lingua.detect_language_of(text), "{text}");
