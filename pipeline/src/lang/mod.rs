@@ -122,10 +122,10 @@ pub trait Detector: Send + Sync {
         self.ranked(text)
     }
     /// The detector's own verdict on a long text, computed a cheaper way
-    /// where the backend has one and can prove it equal (lingua: where its
-    /// rules leave the text to the Latin-script trigram models, the sums of
-    /// distinct trigrams with prefix back-off, read from the trigram table);
-    /// `None` otherwise.
+    /// where the backend has one and can prove it equal (lingua: its rule
+    /// stage where that decides, or, where its rules leave the text to the
+    /// Latin-script trigram models, the sums of distinct trigrams with prefix
+    /// back-off read from the trigram table); `None` otherwise.
     fn detect_long_fast(&self, _text: &str) -> Option<&'static str> {
         None
     }
