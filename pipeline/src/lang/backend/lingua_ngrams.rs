@@ -22,12 +22,11 @@
 //! rounding (tested against lingua on real traces).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 
 use super::lingua::to_lingua;
 use super::lingua_words::Census;
-use super::trigram::{model_bytes, Fx};
+use super::memo::TableMemo;
+use super::trigram::model_bytes;
 use crate::lang::Detection;
 
 /// Up to this many languages (the Latin-script ones lingua knows here are 7).
@@ -97,9 +96,9 @@ impl NgramModels {
             let mut sums = [0.0f64; MAX];
             NGRAM_MEMO.with(|memo| {
                 let mut memo = memo.borrow_mut();
-                memo.claim(self);
+                memo.claim(self, MEMO_MAX);
                 for &(key, len) in &ngrams {
-                    let values = memo.values(self, key, len);
+                    let values = memo.get_or_insert_with(key, || look_up(self, key, len));
                     for k in 0..n {
                         if !values[k].is_nan() {
                             sums[k] += values[k];
@@ -204,32 +203,8 @@ type Values = [f64; MAX];
 /// The memo is emptied when it holds this many n-grams (about 10 MB).
 const MEMO_MAX: usize = 1 << 17;
 
-#[derive(Default)]
-struct NgramMemo {
-    /// The models the memo belongs to (their address: they live for the process).
-    owner: usize,
-    values: HashMap<u128, Values, BuildHasherDefault<Fx>>,
-}
-
-impl NgramMemo {
-    fn claim(&mut self, models: &NgramModels) {
-        let owner = models as *const NgramModels as usize;
-        if self.owner != owner || self.values.len() >= MEMO_MAX {
-            self.owner = owner;
-            self.values.clear();
-        }
-    }
-
-    fn values(&mut self, models: &NgramModels, key: u128, len: usize) -> Values {
-        *self
-            .values
-            .entry(key)
-            .or_insert_with(|| look_up(models, key, len))
-    }
-}
-
 thread_local! {
-    static NGRAM_MEMO: RefCell<NgramMemo> = RefCell::new(NgramMemo::default());
+    static NGRAM_MEMO: RefCell<TableMemo<u128, Values>> = RefCell::new(TableMemo::default());
 }
 
 /// lingua's `look_up_ngram_probability` over the n-gram and then its

@@ -5,6 +5,7 @@ pub mod fasttext;
 pub mod lingua;
 pub mod lingua_ngrams;
 pub mod lingua_words;
+mod memo;
 pub mod trigram;
 pub mod whatlang;
 

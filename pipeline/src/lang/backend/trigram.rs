@@ -18,6 +18,7 @@ use std::sync::OnceLock;
 use fst::Streamer;
 
 use super::lingua_words::Census;
+use super::memo::TableMemo;
 use crate::lang::Detection;
 
 /// Up to this many languages per table (the Latin-script ones we know are 7).
@@ -267,27 +268,21 @@ impl TrigramTable {
         (sums, letters)
     }
 
-    /// [`Self::score_word`] through a per-thread memo: the words of a trace
-    /// repeat (the, de, est, ...), and one probe of a small hot map replaces
-    /// up to four probes per letter of the big cold one. The memo holds pure
-    /// values, so results do not depend on which thread saw which word.
+    /// [`Self::score_word`] through this thread's memo: the words of a trace
+    /// repeat (the, de, est, ...).
     fn word_scores(&self, word: &str) -> ([f64; MAX], usize) {
         if word.len() > MEMO_MAX_WORD_BYTES {
             return self.score_word(word);
         }
         WORD_MEMO.with(|memo| {
             let mut memo = memo.borrow_mut();
-            let owner = self as *const Self as usize;
-            if memo.owner != owner || memo.len() >= MEMO_MAX_WORDS {
-                memo.owner = owner;
-                memo.short.clear();
-                memo.long.clear();
-            }
+            memo.short.claim(self, MEMO_MAX_WORDS);
+            memo.long.claim(self, MEMO_MAX_WORDS);
             match short_key(word) {
-                Some(k) => *memo.short.entry(k).or_insert_with(|| self.score_word(word)),
+                Some(k) => memo.short.get_or_insert_with(k, || self.score_word(word)),
                 None => {
                     if let Some(v) = memo.long.get(word) {
-                        return *v;
+                        return v;
                     }
                     let v = self.score_word(word);
                     memo.long.insert(word.into(), v);
@@ -307,17 +302,9 @@ type WordScores = ([f64; MAX], usize);
 
 #[derive(Default)]
 struct WordMemo {
-    /// The table the memo belongs to (its address: tables live for the process).
-    owner: usize,
     /// Words of up to 16 bytes, keyed by their bytes (no string compare).
-    short: HashMap<u128, WordScores, BuildHasherDefault<Fx>>,
-    long: HashMap<Box<str>, WordScores, BuildHasherDefault<Fx>>,
-}
-
-impl WordMemo {
-    fn len(&self) -> usize {
-        self.short.len() + self.long.len()
-    }
+    short: TableMemo<u128, WordScores>,
+    long: TableMemo<Box<str>, WordScores>,
 }
 
 /// A word of up to 16 bytes as one number, zero-padded: letters are never
@@ -331,16 +318,11 @@ fn short_key(word: &str) -> Option<u128> {
     })
 }
 
-/// Backed-off values per trigram key.
-type TrigramValues = HashMap<u64, [f32; MAX], BuildHasherDefault<Fx>>;
-
 thread_local! {
     static WORD_MEMO: std::cell::RefCell<WordMemo> = std::cell::RefCell::new(WordMemo::default());
-    /// Per trigram key, [`TrigramTable::backed_off`], for the table at the
-    /// address in the first field: the trigrams of long texts recur, and the
-    /// table is too big to stay in cache.
-    static TRIGRAM_MEMO: std::cell::RefCell<(usize, TrigramValues)> =
-        std::cell::RefCell::new((0, HashMap::default()));
+    /// Per trigram key, [`TrigramTable::backed_off`].
+    static TRIGRAM_MEMO: std::cell::RefCell<TableMemo<u64, [f32; MAX]>> =
+        std::cell::RefCell::new(TableMemo::default());
 }
 
 impl TrigramTable {
@@ -395,13 +377,9 @@ impl TrigramTable {
         let mut sums = [0.0f64; MAX];
         TRIGRAM_MEMO.with(|memo| {
             let mut memo = memo.borrow_mut();
-            let owner = self as *const Self as usize;
-            if memo.0 != owner || memo.1.len() >= MEMO_MAX_WORDS {
-                memo.0 = owner;
-                memo.1.clear();
-            }
+            memo.claim(self, MEMO_MAX_WORDS);
             for k3 in trigrams {
-                let p = memo.1.entry(k3).or_insert_with(|| self.backed_off(k3));
+                let p = memo.get_or_insert_with(k3, || self.backed_off(k3));
                 for k in 0..n {
                     sums[k] += p[k] as f64;
                 }
