@@ -11,6 +11,8 @@ const BMP: usize = 0x1_0000;
 struct Tables {
     alphabetic: Box<[u64]>,
     alphanumeric: Box<[u64]>,
+    /// Characters that `char::to_lowercase` changes.
+    cased_upper: Box<[u64]>,
 }
 
 fn tables() -> &'static Tables {
@@ -18,6 +20,7 @@ fn tables() -> &'static Tables {
     TABLES.get_or_init(|| {
         let mut alphabetic = vec![0u64; BMP / 64].into_boxed_slice();
         let mut alphanumeric = vec![0u64; BMP / 64].into_boxed_slice();
+        let mut cased_upper = vec![0u64; BMP / 64].into_boxed_slice();
         for c in (0..BMP as u32).filter_map(char::from_u32) {
             let (word, bit) = ((c as usize) / 64, (c as usize) % 64);
             if c.is_alphabetic() {
@@ -26,10 +29,14 @@ fn tables() -> &'static Tables {
             if c.is_alphanumeric() {
                 alphanumeric[word] |= 1 << bit;
             }
+            if !c.to_lowercase().eq([c]) {
+                cased_upper[word] |= 1 << bit;
+            }
         }
         Tables {
             alphabetic,
             alphanumeric,
+            cased_upper,
         }
     })
 }
@@ -60,6 +67,28 @@ pub fn is_alphanumeric(c: char) -> bool {
     }
 }
 
+/// The first character of `c.to_lowercase()` (all of it but for `İ`). Most
+/// letters of a trace are lowercase already, or of a script without case
+/// (Thai, Hangul, Han): those skip the standard library's table search.
+#[inline]
+pub fn to_lowercase_first(c: char) -> char {
+    match c as u32 {
+        0..0x80 => c.to_ascii_lowercase(),
+        0x80..0x1_0000 if !bit(&tables().cased_upper, c) => c,
+        _ => c.to_lowercase().next().unwrap_or(c),
+    }
+}
+
+/// Whether `c.to_lowercase()` is `c` itself.
+#[inline]
+pub fn is_own_lowercase(c: char) -> bool {
+    match c as u32 {
+        0..0x80 => !c.is_ascii_uppercase(),
+        0x80..0x1_0000 => !bit(&tables().cased_upper, c),
+        _ => c.to_lowercase().eq([c]),
+    }
+}
+
 /// Same as [`std::str::from_utf8`], validated with SIMD (a trace's line is
 /// mostly multi-byte Thai or Japanese, where the standard check is slow); the
 /// standard library only runs again to describe an error.
@@ -79,6 +108,9 @@ mod tests {
         for c in (0..=0x10FFFF).filter_map(char::from_u32) {
             assert_eq!(is_alphabetic(c), c.is_alphabetic(), "{c:?}");
             assert_eq!(is_alphanumeric(c), c.is_alphanumeric(), "{c:?}");
+            let lower: Vec<char> = c.to_lowercase().collect();
+            assert_eq!(to_lowercase_first(c), lower[0], "{c:?}");
+            assert_eq!(is_own_lowercase(c), lower == [c], "{c:?}");
         }
     }
 }

@@ -48,8 +48,10 @@ pub fn for_each_unit(text: &str, mut emit: impl FnMut(u64)) {
             h.write_char(c);
             emit(h.finish());
         } else if crate::chars::is_alphanumeric(c) {
-            for l in c.to_lowercase() {
-                word.write_char(l);
+            if crate::chars::is_own_lowercase(c) {
+                word.write_char(c);
+            } else {
+                c.to_lowercase().for_each(|l| word.write_char(l));
             }
             in_word = true;
         } else if in_word {

@@ -155,15 +155,7 @@ impl NgramModels {
 /// A word lowercased as lingua does (`str::to_lowercase` on the whole text;
 /// for the letters [`Census`] accepts, character by character is the same).
 fn lowercase(word: &str) -> Vec<char> {
-    word.chars()
-        .map(|c| {
-            if c.is_ascii() {
-                c.to_ascii_lowercase()
-            } else {
-                c.to_lowercase().next().unwrap_or(c)
-            }
-        })
-        .collect()
+    word.chars().map(crate::chars::to_lowercase_first).collect()
 }
 
 /// The distinct n-grams of one order over all words, packed (see [`pack`]).

@@ -199,7 +199,7 @@ impl TrigramTable {
             if c.is_ascii() {
                 word.push(c.to_ascii_lowercase());
             } else {
-                word.push(c.to_lowercase().next().unwrap_or(c));
+                word.push(crate::chars::to_lowercase_first(c));
             }
         }
         add_word(&mut word, &mut sums, &mut count);
@@ -365,7 +365,7 @@ impl TrigramTable {
         for word in &census.words {
             let (mut a, mut b): (Option<char>, Option<char>) = (None, None);
             for c in text[word.start..word.end].chars() {
-                let c = c.to_lowercase().next().unwrap_or(c);
+                let c = crate::chars::to_lowercase_first(c);
                 if let (Some(x), Some(y)) = (a, b) {
                     trigrams.extend(key(&[x, y, c]));
                 }
