@@ -26,7 +26,7 @@ use std::cell::RefCell;
 use super::lingua::to_lingua;
 use super::lingua_words::Census;
 use super::memo::TableMemo;
-use super::trigram::model_bytes;
+use super::trigram::{model_bytes, sort_dedup, COMPACT_EVERY};
 use crate::lang::Detection;
 
 /// Up to this many languages (the Latin-script ones lingua knows here are 7).
@@ -161,13 +161,18 @@ fn lowercase(word: &str) -> Vec<char> {
 /// The distinct n-grams of one order over all words, packed (see [`pack`]).
 fn distinct_ngrams(words: &[Vec<char>], order: usize) -> Vec<(u128, usize)> {
     let mut out: Vec<(u128, usize)> = Vec::new();
+    let mut compacted = 0;
     for w in words {
         if w.len() >= order {
             out.extend(w.windows(order).map(|g| (pack(g), order)));
         }
+        // Memory follows the distinct n-grams, not the text's length.
+        if out.len() >= 2 * compacted + COMPACT_EVERY {
+            sort_dedup(&mut out);
+            compacted = out.len();
+        }
     }
-    out.sort_unstable();
-    out.dedup();
+    sort_dedup(&mut out);
     out
 }
 

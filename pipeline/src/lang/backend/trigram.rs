@@ -360,8 +360,10 @@ impl TrigramTable {
         if !census.leaves_latin_trigrams() {
             return None;
         }
-        // The distinct trigrams: sorted and deduplicated (cheaper than a set).
+        // The distinct trigrams: sorted and deduplicated (cheaper than a set),
+        // compacted as they come so that memory follows the distinct ones.
         let mut trigrams: Vec<u64> = Vec::new();
+        let mut compacted = 0;
         for word in &census.words {
             let (mut a, mut b): (Option<char>, Option<char>) = (None, None);
             for c in text[word.start..word.end].chars() {
@@ -371,9 +373,12 @@ impl TrigramTable {
                 }
                 (a, b) = (b, Some(c));
             }
+            if trigrams.len() >= 2 * compacted + COMPACT_EVERY {
+                sort_dedup(&mut trigrams);
+                compacted = trigrams.len();
+            }
         }
-        trigrams.sort_unstable();
-        trigrams.dedup();
+        sort_dedup(&mut trigrams);
         let mut sums = [0.0f64; MAX];
         TRIGRAM_MEMO.with(|memo| {
             let mut memo = memo.borrow_mut();
@@ -405,6 +410,15 @@ impl TrigramTable {
         }
         best.map(|(k, _)| self.langs[k])
     }
+}
+
+/// N-grams collected before the first compaction (see [`sort_dedup`]).
+pub(super) const COMPACT_EVERY: usize = 1 << 16;
+
+/// Sorts and deduplicates: the distinct n-grams of a text, in a fixed order.
+pub(super) fn sort_dedup<T: Ord>(v: &mut Vec<T>) {
+    v.sort_unstable();
+    v.dedup();
 }
 
 /// The process-wide table for a language set (built on first use: about a
