@@ -28,7 +28,12 @@ pub fn normalize(text: &str) -> String {
         }
         out.push_str(strip_heading(line));
     }
-    out.trim().to_string()
+    // Trimmed in place: no second copy of the text.
+    let end = out.trim_end().len();
+    out.truncate(end);
+    let start = out.len() - out.trim_start().len();
+    out.drain(..start);
+    out
 }
 
 /// In [`bmp_classes`]: the character's NFC quick-check answer is not "yes".

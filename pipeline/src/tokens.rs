@@ -78,11 +78,12 @@ pub fn approximate_tokens(text: &str) -> usize {
             break;
         };
         i += c.len_utf8();
-        if crate::chars::is_alphabetic(c) && (c as u32) < 0x250 {
+        let alphabetic = crate::chars::is_alphabetic(c);
+        if alphabetic && (c as u32) < 0x250 {
             let grown = latin_bytes + c.len_utf8();
             tokens += grown.div_ceil(4) - latin_bytes.div_ceil(4);
             latin_bytes = grown;
-        } else if crate::chars::is_alphabetic(c) && !is_cjk(c) {
+        } else if alphabetic && !is_cjk(c) {
             tokens += usize::from(other_script_chars.is_multiple_of(2));
             other_script_chars += 1;
         } else {
