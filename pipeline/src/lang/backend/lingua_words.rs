@@ -503,6 +503,48 @@ mod tests {
         }
     }
 
+    fn all_languages_detector() -> &'static lingua::LanguageDetector {
+        use std::sync::OnceLock;
+        static DET: OnceLock<lingua::LanguageDetector> = OnceLock::new();
+        DET.get_or_init(|| {
+            use Language::*;
+            lingua::LanguageDetectorBuilder::from_languages(&[
+                Thai, Korean, Chinese, Japanese, English, French, German,
+            ])
+            .build()
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// Random mixes of the word kinds the rules are reproduced for
+        /// (ASCII, Thai, Hangul, Han, kana, `ー`, words running from Latin
+        /// into other scripts): wherever the census decides, lingua agrees.
+        #[test]
+        fn the_rule_verdict_is_linguas_on_random_mixes(
+            tokens in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "the", "cat", "x", "ครับ", "ดังนั้น", "답은", "입니다", "是", "的", "数",
+                    "です", "か", "コーヒー", "ー", "人々", "x是", "aか", "ok", "ที่", "。",
+                ]),
+                1..30,
+            ),
+            glue in proptest::sample::select(vec![" ", "", ", "]),
+        ) {
+            let text = tokens.join(glue);
+            let lingua = all_languages_detector();
+            let configured = [
+                Language::Thai, Language::Korean, Language::Chinese, Language::Japanese,
+                Language::English, Language::French, Language::German,
+            ];
+            if let Some(census) = Census::of(&text, 1000) {
+                if let Some(ours) = census.decided_by_rules(&configured) {
+                    proptest::prop_assert_eq!(Some(ours), lingua.detect_language_of(&text), "{}", text);
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_rules_pass_only_with_a_clear_ascii_latin_majority() {
         let english = "the quick brown fox jumps over the lazy dog ".repeat(4);
