@@ -252,6 +252,33 @@ mod tests {
 
     const LATIN: [&str; 7] = ["en", "fr", "de", "es", "pt", "sw", "vi"];
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        /// Random Latin texts, short (orders 1 to 5) and long (trigrams):
+        /// wherever it answers, lingua's own confidences.
+        #[test]
+        fn the_confidences_are_linguas_on_random_texts(
+            words in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "the", "total", "is", "Final", "Answer", "le", "chat", "donc", "été",
+                    "die", "Katze", "und", "el", "gato", "es", "o", "gato", "é", "ya",
+                    "và", "na", "ni", "xyz", "aaaa", "Step", "q",
+                ]),
+                1..60,
+            ),
+        ) {
+            let text = words.join(" ");
+            let models = NgramModels::new(&LATIN).unwrap();
+            if let Some(ours) = models.confidences(&text) {
+                let theirs = super::super::lingua::ranked_with(super::super::lingua::shared(&LATIN), &text);
+                proptest::prop_assert_eq!(ours.len(), theirs.len(), "{}", text);
+                for (a, b) in ours.iter().zip(&theirs) {
+                    proptest::prop_assert!((a.confidence - b.confidence).abs() < 1e-9, "{}: {:?} vs {:?}", text, ours, theirs);
+                }
+            }
+        }
+    }
+
     /// The Latin-script pieces of a real trace's lines (what the measures
     /// rank: English inside Thai or Japanese, French sentences), and the
     /// whole lines of Latin traces.
