@@ -1,7 +1,8 @@
-//! The words lingua 1.8 cuts a text into, and whether its rules would leave a
-//! long text to the trigram models of the Latin-script languages: the
-//! conditions under which [`super::trigram::TrigramTable::lingua_long_text`]
-//! gives lingua's own verdict.
+//! The words lingua 1.8 cuts a text into, and what its rules do with them:
+//! decide the text ([`Census::decided_by_rules`]), or leave it to the n-gram
+//! models of the Latin-script languages (the conditions under which
+//! [`super::trigram::TrigramTable::lingua_long_text`] and
+//! [`super::lingua_ngrams::NgramModels`] give lingua's own answer).
 //!
 //! lingua lowercases the text and takes tokens with a regex (`\p{Thai}+`,
 //! `\p{Hangul}+`, `\p{Han}`, …, `\p{L}+`). Then, in order: a rule stage that
