@@ -137,9 +137,10 @@ pub fn tame_long_words(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// lingua's confidence values for `text` as detections, best first, zeros dropped.
-pub fn ranked_with(det: &LanguageDetector, text: &str) -> Vec<Detection> {
-    det.compute_language_confidence_values(tame_long_words(text).as_ref())
+/// lingua's confidence values for a text already passed through
+/// [`tame_long_words`], as detections, best first, zeros dropped.
+pub(super) fn ranked_tamed(det: &LanguageDetector, tamed: &str) -> Vec<Detection> {
+    det.compute_language_confidence_values(tamed)
         .into_iter()
         .filter(|(_, c)| *c > 0.0)
         .filter_map(|(l, c)| {
@@ -189,10 +190,11 @@ impl Ngram for LinguaBackend {
         let Some(d) = self.latin else {
             return Vec::new();
         };
+        let tamed = tame_long_words(text);
         let exact = self.exact.as_ref();
         exact
-            .and_then(|m| m.confidences(&tame_long_words(text)))
-            .unwrap_or_else(|| ranked_with(d, text))
+            .and_then(|m| m.confidences(&tamed))
+            .unwrap_or_else(|| ranked_tamed(d, &tamed))
     }
 
     fn ranked_fast(&self, text: &str) -> Vec<Detection> {

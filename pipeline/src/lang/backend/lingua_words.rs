@@ -184,13 +184,20 @@ impl Open {
         if c[0] > 0 && c[1] > 0 {
             return Some(1);
         }
-        let mut ranked: Vec<usize> = (0..4).filter(|&k| c[k] > 0).collect();
-        ranked.sort_by_key(|&k| std::cmp::Reverse(c[k]));
-        match ranked.as_slice() {
-            [] => None,
-            [only] => Some(*only),
-            [first, second, ..] => (c[*first] > c[*second]).then_some(*first),
+        // The most counted (the first on a tie), kept only if strictly ahead
+        // of every other counted language.
+        let mut top: Option<usize> = None;
+        let mut runner_up = 0;
+        for k in (0..4).filter(|&k| c[k] > 0) {
+            match top {
+                Some(t) if c[k] <= c[t] => runner_up = runner_up.max(c[k]),
+                _ => {
+                    runner_up = top.map_or(0, |t| c[t]);
+                    top = Some(k);
+                }
+            }
         }
+        top.filter(|&t| c[t] > runner_up)
     }
 
     /// The alphabet lingua's filter finds for the word (the first whose
