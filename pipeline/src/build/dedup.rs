@@ -4,8 +4,6 @@
 
 use std::collections::HashMap;
 
-use sha2::{Digest, Sha256};
-
 use crate::build::config::NearDup;
 use crate::build::units::{mix, ngram_hashes_of};
 
@@ -103,15 +101,15 @@ impl Deduplicator {
     }
 }
 
+/// XXH3-128 of the question, a NUL and the reasoning: a key that only this
+/// run compares, so it needs no cryptographic hash (SHA-256 was 3% of a
+/// build); 128 bits make a collision in a billion traces about 1e-21 likely.
 fn exact_key(question: &str, reasoning: &str) -> [u8; 16] {
-    let mut h = Sha256::new();
-    h.update(question.as_bytes());
-    h.update([0]);
-    h.update(reasoning.as_bytes());
-    let digest = h.finalize();
-    let mut key = [0u8; 16];
-    key.copy_from_slice(&digest[..16]);
-    key
+    let mut h = twox_hash::XxHash3_128::new();
+    h.write(question.as_bytes());
+    h.write(&[0]);
+    h.write(reasoning.as_bytes());
+    h.finish_128().to_le_bytes()
 }
 
 fn minhash(question: &str, reasoning: &str, shingle: usize) -> [u32; PERMUTATIONS] {
