@@ -2,6 +2,7 @@
 //! answers, measure the reasoning language, verify answers, deduplicate and
 //! decontaminate, and write curated, documented Parquet.
 
+pub mod ascii_block;
 pub mod build;
 pub mod card;
 pub mod chars;

@@ -2,6 +2,8 @@
 //! single characters in unspaced ones (Han, Kana, Thai, ...), digits runs as
 //! words. Shared by near-duplicate detection and decontamination.
 
+use crate::ascii_block::{self, BLOCK};
+
 /// True for characters of scripts written without spaces between words.
 fn unspaced(c: char) -> bool {
     matches!(c as u32,
@@ -19,45 +21,69 @@ pub fn for_each_unit(text: &str, mut emit: impl FnMut(u64)) {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        // ASCII (most letters, all spaces and digits) without decoding a
-        // character or asking the Unicode tables.
-        let b = bytes[i];
-        if b.is_ascii() {
-            i += 1;
-            if b.is_ascii_alphanumeric() {
-                word.write_byte(b.to_ascii_lowercase());
+        if let Some((block, masks)) = bytes
+            .get(i..i + BLOCK)
+            .and_then(|b| Some((b, ascii_block::masks(b.try_into().ok()?)?)))
+        {
+            // 64 ASCII bytes: the words are the runs of letters and digits.
+            let alphanumeric = masks.letters | masks.digits;
+            if in_word && alphanumeric & 1 == 0 {
+                emit(std::mem::replace(&mut word, UnitHash::new()).finish());
+            }
+            in_word = false;
+            ascii_block::for_each_run(alphanumeric, |start, len| {
+                word.write_ascii_lowercase(&block[start..start + len]);
+                if start + len < BLOCK {
+                    emit(std::mem::replace(&mut word, UnitHash::new()).finish());
+                } else {
+                    in_word = true;
+                }
+            });
+            i += BLOCK;
+            continue;
+        }
+        // A block with other bytes (or the tail): one character at a time,
+        // ASCII without decoding it or asking the Unicode tables.
+        let stop = (i + BLOCK).min(bytes.len());
+        while i < stop {
+            let b = bytes[i];
+            if b.is_ascii() {
+                i += 1;
+                if b.is_ascii_alphanumeric() {
+                    word.write_byte(b.to_ascii_lowercase());
+                    in_word = true;
+                } else if in_word {
+                    emit(word.finish());
+                    word = UnitHash::new();
+                    in_word = false;
+                }
+                continue;
+            }
+            let Some(c) = text[i..].chars().next() else {
+                return;
+            };
+            i += c.len_utf8();
+            if unspaced(c) {
+                if in_word {
+                    emit(word.finish());
+                    word = UnitHash::new();
+                    in_word = false;
+                }
+                let mut h = UnitHash::new();
+                h.write_char(c);
+                emit(h.finish());
+            } else if crate::chars::is_alphanumeric(c) {
+                if crate::chars::is_own_lowercase(c) {
+                    word.write_char(c);
+                } else {
+                    c.to_lowercase().for_each(|l| word.write_char(l));
+                }
                 in_word = true;
             } else if in_word {
                 emit(word.finish());
                 word = UnitHash::new();
                 in_word = false;
             }
-            continue;
-        }
-        let Some(c) = text[i..].chars().next() else {
-            break;
-        };
-        i += c.len_utf8();
-        if unspaced(c) {
-            if in_word {
-                emit(word.finish());
-                word = UnitHash::new();
-                in_word = false;
-            }
-            let mut h = UnitHash::new();
-            h.write_char(c);
-            emit(h.finish());
-        } else if crate::chars::is_alphanumeric(c) {
-            if crate::chars::is_own_lowercase(c) {
-                word.write_char(c);
-            } else {
-                c.to_lowercase().for_each(|l| word.write_char(l));
-            }
-            in_word = true;
-        } else if in_word {
-            emit(word.finish());
-            word = UnitHash::new();
-            in_word = false;
         }
     }
     if in_word {
@@ -129,6 +155,13 @@ impl UnitHash {
         if self.len.is_multiple_of(8) {
             self.h = mix(self.h ^ self.pending);
             self.pending = 0;
+        }
+    }
+    /// ASCII letters and digits, lowercased (`| 0x20` leaves digits as they are).
+    #[inline]
+    fn write_ascii_lowercase(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_byte(b | 0x20);
         }
     }
     fn write_char(&mut self, c: char) {
@@ -203,6 +236,14 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn the_ascii_shortcut_changes_no_hash(text in "[ -~\\n\\téÉßİ答えはสวัสดี٣\u{300}]{0,50}") {
+            let mut fast = Vec::new();
+            for_each_unit(&text, |u| fast.push(u));
+            proptest::prop_assert_eq!(fast, units_by_unicode_lowercase(&text));
+        }
+
+        /// Long mostly-ASCII texts, where whole 64-byte blocks go by runs.
+        #[test]
+        fn the_block_path_changes_no_hash(text in "([ -~\\n\\t]{0,150}[éÉ答สวั٣]?){0,6}") {
             let mut fast = Vec::new();
             for_each_unit(&text, |u| fast.push(u));
             proptest::prop_assert_eq!(fast, units_by_unicode_lowercase(&text));
