@@ -159,32 +159,41 @@ pub fn run(request: &BuildRequest, progress: &ProgressBar) -> Result<BuildReport
     let mut global = GlobalStages::new(&request.config, sharded);
 
     let records = Records::new(inputs, request.map.clone(), request.lang.clone());
-    // Three things overlap: a reader thread fills chunks, the pool runs the
-    // per-record stages of chunk k, and meanwhile this thread passes chunk
-    // k - 1 through the ordered stages and the writers (Parquet compression
-    // is most of that). In sequence they were a third of a two-thread run.
+    // Three stages overlap, each on its own thread, joined by bounded
+    // queues: the reader fills chunks; the stage thread runs each chunk's
+    // per-record stages on the pool; this thread passes the finished chunks,
+    // in order, through the ordered stages and the writers (Parquet
+    // compression is most of that). Without a barrier between the last two,
+    // a long flush no longer leaves the pool waiting for it.
     let (chunks_tx, chunks_rx) = std::sync::mpsc::sync_channel(2);
+    let (done_tx, done_rx) = std::sync::mpsc::sync_channel(2);
+    let ctx = &ctx;
     let source_records = std::thread::scope(|scope| {
         scope.spawn(move || read_chunks(records, request.shard, progress, chunks_tx));
-        let mut source_records = 0u64;
-        let mut pending: Vec<Outcome> = Vec::new();
-        for chunk in chunks_rx {
-            let chunk: Vec<source::SourceRecord> = chunk?;
-            source_records += chunk.len() as u64;
-            let (outcomes, accepted) = rayon::join(
-                || {
-                    chunk
+        scope.spawn(move || {
+            for chunk in chunks_rx {
+                let done = chunk.map(|chunk: Vec<source::SourceRecord>| {
+                    let records = chunk.len() as u64;
+                    let outcomes: Vec<Vec<Outcome>> = chunk
                         .into_par_iter()
-                        .map(|rec| process::process(&ctx, rec))
-                        .collect::<Vec<Vec<Outcome>>>()
-                },
-                || global.accept_all(std::mem::take(&mut pending), &mut sinks),
-            );
-            accepted?;
-            pending = outcomes.into_iter().flatten().collect();
+                        .map(|rec| process::process(ctx, rec))
+                        .collect();
+                    (records, outcomes.into_iter().flatten().collect::<Vec<_>>())
+                });
+                let failed = done.is_err();
+                // A closed queue: the writer stopped on an error of its own.
+                if done_tx.send(done).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let mut source_records = 0u64;
+        for done in done_rx {
+            let (records, outcomes) = done?;
+            source_records += records;
+            global.accept_all(outcomes, &mut sinks)?;
             progress.set_message(format!("kept {}", sinks.stats.kept));
         }
-        global.accept_all(pending, &mut sinks)?;
         Ok::<u64, BuildError>(source_records)
     })?;
     global.finish(&mut sinks)?;
