@@ -105,6 +105,148 @@ unsafe fn masks_sse2(block: &[u8; BLOCK]) -> Option<Masks> {
     (high == 0).then_some(m)
 }
 
+/// A set of ASCII bytes, for [`SetScanner`].
+pub struct ByteSet {
+    /// Per byte value: in the set (never a byte of 0x80 or above).
+    member: [bool; 256],
+    /// The set as two nibble tables: `b` is in it when
+    /// `low[b & 15] & high[b >> 4] != 0` (`high` is 0 from 8 on).
+    low: [u8; 16],
+    high: [u8; 16],
+}
+
+impl ByteSet {
+    /// The set of the ASCII bytes in `members` (others are ignored).
+    pub const fn of(members: &[u8]) -> Self {
+        let mut set = ByteSet {
+            member: [false; 256],
+            low: [0; 16],
+            high: [0; 16],
+        };
+        let mut h = 0;
+        while h < 8 {
+            set.high[h] = 1 << h;
+            h += 1;
+        }
+        let mut k = 0;
+        while k < members.len() {
+            let b = members[k] as usize;
+            if b < 128 {
+                set.member[b] = true;
+                set.low[b & 15] |= 1 << (b >> 4);
+            }
+            k += 1;
+        }
+        set
+    }
+
+    #[inline]
+    pub fn contains(&self, b: u8) -> bool {
+        self.member[b as usize]
+    }
+}
+
+/// Finds the next byte *outside* a set, skipping members 64 at a time: a
+/// pass whose common bytes need nothing (letters and spaces for the math
+/// stripper) visits only the others, without a branch per byte.
+pub struct SetScanner<'a> {
+    set: &'static ByteSet,
+    bytes: &'a [u8],
+    /// The window last classified, `base..base + BLOCK` (none yet when
+    /// `classified` is false): bit `i` for byte `base + i` outside the set.
+    base: usize,
+    classified: bool,
+    others: u64,
+    avx2: bool,
+}
+
+impl<'a> SetScanner<'a> {
+    pub fn new(set: &'static ByteSet, bytes: &'a [u8]) -> Self {
+        SetScanner {
+            set,
+            bytes,
+            base: 0,
+            classified: false,
+            others: 0,
+            #[cfg(target_arch = "x86_64")]
+            avx2: std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(not(target_arch = "x86_64"))]
+            avx2: false,
+        }
+    }
+
+    /// The first position at or after `from` whose byte is outside the set,
+    /// or the length of the text.
+    #[inline]
+    pub fn next_outside(&mut self, mut from: usize) -> usize {
+        loop {
+            if from >= self.bytes.len() {
+                return self.bytes.len();
+            }
+            if !self.classified || from < self.base || from - self.base >= BLOCK {
+                match self.bytes.get(from..from + BLOCK) {
+                    Some(window) => {
+                        self.base = from;
+                        self.classified = true;
+                        self.others = self.classify(window.try_into().expect("64 bytes"));
+                    }
+                    // The tail: byte by byte.
+                    None => {
+                        return from
+                            + self.bytes[from..]
+                                .iter()
+                                .take_while(|&&b| self.set.contains(b))
+                                .count();
+                    }
+                }
+            }
+            let ahead = self.others >> (from - self.base);
+            if ahead != 0 {
+                return from + ahead.trailing_zeros() as usize;
+            }
+            from = self.base + BLOCK;
+        }
+    }
+
+    #[inline]
+    fn classify(&self, window: &[u8; BLOCK]) -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: the CPU was checked for AVX2 in `new`.
+            return unsafe { outside_avx2(self.set, window) };
+        }
+        outside_scalar(self.set, window)
+    }
+}
+
+fn outside_scalar(set: &ByteSet, window: &[u8; BLOCK]) -> u64 {
+    let mut m = 0u64;
+    for (i, &b) in window.iter().enumerate() {
+        m |= u64::from(!set.contains(b)) << i;
+    }
+    m
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn outside_avx2(set: &ByteSet, window: &[u8; BLOCK]) -> u64 {
+    use std::arch::x86_64::*;
+    // SAFETY (all loads): 16-byte tables and 32-byte halves of a 64-byte window.
+    let low = unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(set.low.as_ptr().cast())) };
+    let high = unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(set.high.as_ptr().cast())) };
+    let nibble = _mm256_set1_epi8(0x0f);
+    let mut out = 0u64;
+    for half in 0..2 {
+        let v = unsafe { _mm256_loadu_si256(window.as_ptr().add(32 * half).cast()) };
+        let lo = _mm256_shuffle_epi8(low, _mm256_and_si256(v, nibble));
+        let hi = _mm256_shuffle_epi8(high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+        let member = _mm256_and_si256(lo, hi);
+        let outside = _mm256_cmpeq_epi8(member, _mm256_setzero_si256());
+        out |= u64::from(_mm256_movemask_epi8(outside) as u32) << (32 * half);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,7 +278,45 @@ mod tests {
         for_each_run(0, |_, _| panic!("no run in an empty mask"));
     }
 
+    static VOWELS: ByteSet = ByteSet::of(b"aeiou \xe9");
+
+    /// The first byte outside the set, one byte at a time.
+    fn next_outside_slowly(set: &ByteSet, bytes: &[u8], from: usize) -> usize {
+        (from..bytes.len())
+            .find(|&i| !set.contains(bytes[i]))
+            .unwrap_or(bytes.len())
+    }
+
+    #[test]
+    fn byte_sets() {
+        for b in 0..=255u8 {
+            let vowel = matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b' ');
+            assert_eq!(VOWELS.contains(b), vowel, "{b:#x}");
+            let by_nibbles =
+                b < 0x80 && VOWELS.low[usize::from(b & 15)] & VOWELS.high[usize::from(b >> 4)] != 0;
+            assert_eq!(by_nibbles, vowel, "{b:#x}");
+        }
+    }
+
     proptest::proptest! {
+        /// Every window size and position, and bytes on both sides of 0x80.
+        #[test]
+        fn the_scanner_finds_what_a_byte_loop_finds(
+            bytes in proptest::collection::vec(proptest::sample::select(vec![b'a', b'e', b' ', b'x', 0x80, 0xe0, 0x61 | 0x80]), 0..300),
+            jumps in proptest::collection::vec(0usize..80, 1..20),
+        ) {
+            let mut scanner = SetScanner::new(&VOWELS, &bytes);
+            let mut from = 0;
+            for jump in jumps {
+                proptest::prop_assert_eq!(scanner.next_outside(from), next_outside_slowly(&VOWELS, &bytes, from));
+                from += jump;
+            }
+            let window: Option<&[u8; BLOCK]> = bytes.get(..BLOCK).and_then(|w| w.try_into().ok());
+            if let Some(w) = window {
+                proptest::prop_assert_eq!(scanner.classify(w), outside_scalar(&VOWELS, w));
+            }
+        }
+
         #[test]
         fn sse2_equals_scalar(bytes in proptest::collection::vec(proptest::num::u8::ANY, BLOCK)) {
             let b: [u8; BLOCK] = bytes.try_into().unwrap();

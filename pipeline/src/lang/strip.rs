@@ -29,6 +29,13 @@
 
 use std::collections::HashMap;
 
+use crate::ascii_block::{ByteSet, SetScanner};
+
+/// The bytes the stripper leaves alone and passes over: ASCII letters,
+/// whitespace and the punctuation of prose.
+static PLAIN: ByteSet =
+    ByteSet::of(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ \n\t\r'\".?!:;(),");
+
 /// Inline math (`$…$`, inline code) must close within this many bytes, on the same line.
 const INLINE_CAP: usize = 600;
 /// A brace group longer than this is taken as unbalanced.
@@ -201,26 +208,15 @@ impl<'a> Masker<'a> {
     fn run(&mut self, out: &mut [u8]) {
         let b = self.b;
         let n = b.len();
+        let mut scan = SetScanner::new(&PLAIN, b);
         let mut i = 0;
-        while i < n {
-            let c = b[i];
-            match c {
-                b'a'..=b'z'
-                | b'A'..=b'Z'
-                | b' '
-                | b'\n'
-                | b'\t'
-                | b'\r'
-                | b'\''
-                | b'"'
-                | b'.'
-                | b'?'
-                | b'!'
-                | b':'
-                | b';'
-                | b'('
-                | b')'
-                | b',' => i += 1,
+        loop {
+            // Letters, spaces and prose punctuation need nothing.
+            i = scan.next_outside(i);
+            if i >= n {
+                break;
+            }
+            match b[i] {
                 b'0'..=b'9' => i = self.number(out, i),
                 b'$' => i = self.dollar(out, i),
                 b'\\' => i = self.backslash(out, i),
@@ -504,15 +500,25 @@ impl<'a> Masker<'a> {
     }
 
     fn non_ascii(&mut self, out: &mut [u8], i: usize) -> usize {
+        // The common case: a run of letters of some script other than Greek.
+        let letters = self.text[i..]
+            .chars()
+            .take_while(|&c| {
+                !c.is_ascii()
+                    && super::script::script_of(c)
+                        .is_some_and(|s| s != super::script::Script::Greek)
+            })
+            .map(char::len_utf8)
+            .sum::<usize>();
+        if letters > 0 {
+            return i + letters;
+        }
         let Some(c) = self.text[i..].chars().next() else {
             return i + 1;
         };
         let len = c.len_utf8();
         let letter = super::script::script_of(c);
-        if letter.is_some_and(|s| s != super::script::Script::Greek) {
-            return i + len; // the common case: a letter of some script
-        }
-        if letter.is_none() && (is_math_symbol(c) || c.is_numeric()) {
+        if letter.is_none() && (is_math_symbol(c) || crate::chars::is_numeric(c)) {
             blank(out, i, i + len);
             return i + len;
         }
