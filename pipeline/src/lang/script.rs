@@ -89,6 +89,50 @@ pub fn script_of(c: char) -> Option<Script> {
             None
         };
     }
+    match bmp_scripts().get(u as usize) {
+        Some(&code) => SCRIPT_CODES[code as usize],
+        None => script_by_blocks(c),
+    }
+}
+
+/// [`script_of`] for every character of the Basic Multilingual Plane, one
+/// byte each (its index in [`SCRIPT_CODES`]): one load instead of a walk
+/// through the block ranges, which every pass over a Thai or Japanese trace
+/// asks for every character.
+fn bmp_scripts() -> &'static [u8] {
+    static TABLE: std::sync::OnceLock<Box<[u8]>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..0x1_0000u32)
+            .map(|u| {
+                let script = char::from_u32(u).and_then(script_by_blocks);
+                SCRIPT_CODES.iter().position(|&s| s == script).unwrap_or(0) as u8
+            })
+            .collect()
+    })
+}
+
+/// The answers of [`script_of`], indexed by the codes of [`bmp_scripts`].
+const SCRIPT_CODES: [Option<Script>; 15] = [
+    None,
+    Some(Script::Latin),
+    Some(Script::Cyrillic),
+    Some(Script::Greek),
+    Some(Script::Arabic),
+    Some(Script::Hebrew),
+    Some(Script::Devanagari),
+    Some(Script::Bengali),
+    Some(Script::Telugu),
+    Some(Script::Thai),
+    Some(Script::Hangul),
+    Some(Script::Hiragana),
+    Some(Script::Katakana),
+    Some(Script::Han),
+    Some(Script::Other),
+];
+
+/// [`script_of`] from the Unicode blocks, for any non-ASCII character.
+fn script_by_blocks(c: char) -> Option<Script> {
+    let u = c as u32;
     // Blocks (or parts) where every code point is a letter or a vowel/tone
     // mark of a letter: no need for the general (slower) letter test.
     match u {
@@ -333,6 +377,15 @@ pub fn lang_group(lang: &str) -> Option<Group> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_answers_as_the_blocks_do() {
+        for c in ('\u{80}'..=char::MAX).take_while(|c| (*c as u32) < 0x1_0000) {
+            assert_eq!(script_of(c), script_by_blocks(c), "{c:?}");
+        }
+        // Every answer has a code (none fell back to code 0 by mistake).
+        assert!(SCRIPT_CODES.iter().skip(1).all(|s| s.is_some()));
+    }
 
     #[test]
     fn scripts_of_letters() {
