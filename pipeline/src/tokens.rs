@@ -133,21 +133,73 @@ impl Approximation {
     }
 
     fn char(&mut self, c: char) {
-        let alphabetic = crate::chars::is_alphabetic(c);
-        if alphabetic && (c as u32) < 0x250 {
-            let grown = self.latin_bytes + c.len_utf8();
-            self.tokens += grown.div_ceil(4) - self.latin_bytes.div_ceil(4);
-            self.latin_bytes = grown;
-        } else if alphabetic && !is_cjk(c) {
-            self.tokens += usize::from(self.other_script_chars.is_multiple_of(2));
-            self.other_script_chars += 1;
-        } else {
-            self.latin_bytes = 0;
-            self.other_script_chars = 0;
-            if !c.is_whitespace() {
+        match char_class(c) {
+            CharClass::LatinLetter => {
+                let grown = self.latin_bytes + c.len_utf8();
+                self.tokens += grown.div_ceil(4) - self.latin_bytes.div_ceil(4);
+                self.latin_bytes = grown;
+            }
+            CharClass::OtherLetter => {
+                self.tokens += usize::from(self.other_script_chars.is_multiple_of(2));
+                self.other_script_chars += 1;
+            }
+            CharClass::Space => {
+                self.latin_bytes = 0;
+                self.other_script_chars = 0;
+            }
+            CharClass::Symbol => {
+                self.latin_bytes = 0;
+                self.other_script_chars = 0;
                 self.tokens += 1;
             }
         }
+    }
+}
+
+/// What a character costs: a Latin letter a quarter token per byte, another
+/// script's letter half a token, whitespace nothing, anything else (a Han
+/// or Hangul character, a digit, a symbol) a whole token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CharClass {
+    LatinLetter,
+    OtherLetter,
+    Space,
+    Symbol,
+}
+
+const CHAR_CLASSES: [CharClass; 4] = [
+    CharClass::LatinLetter,
+    CharClass::OtherLetter,
+    CharClass::Space,
+    CharClass::Symbol,
+];
+
+fn char_class_by_definition(c: char) -> CharClass {
+    let alphabetic = crate::chars::is_alphabetic(c);
+    if alphabetic && (c as u32) < 0x250 {
+        CharClass::LatinLetter
+    } else if alphabetic && !is_cjk(c) {
+        CharClass::OtherLetter
+    } else if c.is_whitespace() {
+        CharClass::Space
+    } else {
+        CharClass::Symbol
+    }
+}
+
+/// [`char_class_by_definition`], one table load per BMP character (a
+/// Japanese or Thai trace asks it for thousands of characters).
+#[inline]
+fn char_class(c: char) -> CharClass {
+    static TABLE: std::sync::OnceLock<Box<[u8]>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        (0..0x1_0000u32)
+            .map(|u| char::from_u32(u).map_or(CharClass::Symbol, char_class_by_definition) as u8)
+            .collect()
+    });
+    match table.get(c as usize) {
+        Some(&class) => CHAR_CLASSES[usize::from(class & 3)],
+        None => char_class_by_definition(c),
     }
 }
 
@@ -209,6 +261,14 @@ mod tests {
             }
         }
         tokens + latin.div_ceil(4) + other.div_ceil(2)
+    }
+
+    #[test]
+    fn the_class_table_answers_as_the_definition() {
+        for c in (0..0x1_0000).filter_map(char::from_u32) {
+            assert_eq!(char_class(c), char_class_by_definition(c), "{c:?}");
+        }
+        assert_eq!(CHAR_CLASSES.map(|c| CHAR_CLASSES[c as usize]), CHAR_CLASSES);
     }
 
     proptest::proptest! {
