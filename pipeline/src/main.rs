@@ -120,7 +120,8 @@ struct BuildArgs {
     /// Process only the I-th of N partitions of the input (for job arrays).
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
-    /// Worker threads (default: all cores). The output does not depend on it.
+    /// Threads for the per-record stages (default: all cores); a reader and a
+    /// writer thread run beside them. The output does not depend on it.
     #[arg(long)]
     threads: Option<usize>,
     /// No progress bar and no summary.
