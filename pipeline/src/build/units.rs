@@ -59,6 +59,22 @@ pub fn for_each_unit(text: &str, mut emit: impl FnMut(u64)) {
                 }
                 continue;
             }
+            // A three-byte character of an unspaced script (Thai, kana, Han)
+            // is a unit of its own: hashed from its bytes, not decoded twice.
+            if let Some(&[lead, b1, b2]) = bytes.get(i..i + 3) {
+                let code = (u32::from(lead & 0x0f) << 12)
+                    | (u32::from(b1 & 0x3f) << 6)
+                    | u32::from(b2 & 0x3f);
+                if lead & 0xf0 == 0xe0 && char::from_u32(code).is_some_and(unspaced) {
+                    if in_word {
+                        emit(std::mem::replace(&mut word, UnitHash::new()).finish());
+                        in_word = false;
+                    }
+                    emit(UnitHash::of_three_bytes([lead, b1, b2]));
+                    i += 3;
+                    continue;
+                }
+            }
             let Some(c) = text[i..].chars().next() else {
                 return;
             };
@@ -170,6 +186,13 @@ impl UnitHash {
             self.write_byte(b);
         }
     }
+    /// `new`, `write_byte` of three bytes and `finish`, in one step.
+    #[inline]
+    fn of_three_bytes([a, b, c]: [u8; 3]) -> u64 {
+        let pending = (u64::from(a) << 16) | (u64::from(b) << 8) | u64::from(c);
+        mix(Self::new().h ^ pending ^ (3 << 56))
+    }
+
     fn finish(&self) -> u64 {
         mix(self.h ^ self.pending ^ (u64::from(self.len as u8) << 56))
     }
@@ -231,6 +254,17 @@ mod tests {
             out.push(word.finish());
         }
         out
+    }
+
+    #[test]
+    fn three_byte_units_hash_as_written_byte_by_byte() {
+        for c in ['ก', 'の', '答', '가'] {
+            let mut h = UnitHash::new();
+            h.write_char(c);
+            let mut bytes = [0u8; 3];
+            c.encode_utf8(&mut bytes);
+            assert_eq!(UnitHash::of_three_bytes(bytes), h.finish(), "{c}");
+        }
     }
 
     proptest::proptest! {

@@ -558,22 +558,21 @@ fn brace_pairs(b: &[u8]) -> Vec<(u32, u32)> {
     }
     let mut stack: Vec<u32> = Vec::new();
     let mut pairs = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
+    // A backslash escapes the byte after it, whatever it is.
+    let mut escaped_until = 0;
+    for i in memchr::memchr3_iter(b'\\', b'{', b'}', b) {
+        if i < escaped_until {
+            continue;
+        }
         match b[i] {
-            b'\\' => {
-                i += 2;
-                continue;
-            }
+            b'\\' => escaped_until = i + 2,
             b'{' => stack.push(i as u32),
-            b'}' => {
+            _ => {
                 if let Some(o) = stack.pop() {
                     pairs.push((o, i as u32));
                 }
             }
-            _ => {}
         }
-        i += 1;
     }
     pairs.sort_unstable();
     pairs
@@ -661,6 +660,29 @@ mod tests {
     fn greek_symbols_and_digits() {
         assert_eq!(strip_math("l'aire est π r² ≈ ٣ ١٢"), "l'aire est r");
         assert_eq!(strip_math("Τα αυγά είναι"), "Τα αυγά είναι");
+    }
+
+    /// The byte loop `brace_pairs` replaced: the definition it must equal.
+    fn brace_pairs_by_bytes(b: &[u8]) -> Vec<(u32, u32)> {
+        let (mut stack, mut pairs, mut i) = (Vec::new(), Vec::new(), 0);
+        while i < b.len() {
+            match b[i] {
+                b'\\' => i += 1,
+                b'{' => stack.push(i as u32),
+                b'}' => pairs.extend(stack.pop().map(|o| (o, i as u32))),
+                _ => {}
+            }
+            i += 1;
+        }
+        pairs.sort_unstable();
+        pairs
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn brace_pairs_skip_escaped_bytes(text in "[{}\\\\a ]{0,40}") {
+            proptest::prop_assert_eq!(brace_pairs(text.as_bytes()), brace_pairs_by_bytes(text.as_bytes()));
+        }
     }
 
     #[test]
