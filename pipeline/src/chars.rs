@@ -105,6 +105,26 @@ pub fn is_own_lowercase(c: char) -> bool {
     }
 }
 
+/// How many bytes at the start of `bytes` are ASCII, eight at a time.
+#[inline]
+pub fn ascii_prefix_len(bytes: &[u8]) -> usize {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut n = 0;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let high = u64::from_le_bytes(word.try_into().unwrap_or([0x80; 8])) & HIGH;
+        if high != 0 {
+            return n + high.trailing_zeros() as usize / 8;
+        }
+        n += 8;
+    }
+    n + words
+        .remainder()
+        .iter()
+        .take_while(|b| b.is_ascii())
+        .count()
+}
+
 /// Same as [`std::str::from_utf8`], validated with SIMD (a trace's line is
 /// mostly multi-byte Thai or Japanese, where the standard check is slow); the
 /// standard library only runs again to describe an error.
@@ -118,6 +138,22 @@ pub fn str_from_utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_prefixes() {
+        for text in [
+            "",
+            "abc",
+            "abcdefgh",
+            "abcdefghé",
+            "abcdefghijklmnoé",
+            "é",
+            "abcdefgh12345678",
+        ] {
+            let expected = text.bytes().take_while(u8::is_ascii).count();
+            assert_eq!(ascii_prefix_len(text.as_bytes()), expected, "{text:?}");
+        }
+    }
 
     #[test]
     fn agrees_with_the_standard_library_everywhere() {

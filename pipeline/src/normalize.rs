@@ -63,10 +63,15 @@ fn bmp_classes() -> &'static [u8] {
 fn is_nfc_fast(text: &str) -> bool {
     let table = bmp_classes();
     let mut last_class = 0u8;
-    for c in text.chars() {
+    let mut rest = text.chars();
+    while let Some(c) = rest.next() {
         let u = c as usize;
         if u < 0x80 {
+            // ASCII is NFC with class 0: the run it starts is skipped eight
+            // bytes at a time.
             last_class = 0;
+            let after = rest.as_str();
+            rest = after[crate::chars::ascii_prefix_len(after.as_bytes())..].chars();
             continue;
         }
         let class = match table.get(u) {
@@ -121,9 +126,22 @@ mod tests {
             "\u{e38}\u{e48}",
             "\u{e48}\u{e38}",
             "Å Ω K",
+            "a long line of plain ascii text, then cafe\u{301} and more plain text after it",
+            "a long line of plain ascii text, then café, which is NFC, and more after it",
+            "\u{301} at the start, then a run of ascii longer than eight bytes",
         ] {
             let library = is_nfc_quick(text.chars()) == IsNormalized::Yes;
             assert_eq!(is_nfc_fast(text), library, "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_quick_check_is_the_librarys_on_random_texts(
+            text in "([a-z ]{0,20}[\u{301}\u{323}éÅ\u{e38}\u{e48}한\u{1d400}]{0,3}){0,8}"
+        ) {
+            let library = is_nfc_quick(text.chars()) == IsNormalized::Yes;
+            proptest::prop_assert_eq!(is_nfc_fast(&text), library);
         }
     }
 
