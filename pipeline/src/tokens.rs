@@ -67,21 +67,20 @@ pub fn approximate_tokens(text: &str) -> usize {
             i += BLOCK;
             continue;
         }
-        // A block with other bytes (or the tail): one character at a time.
-        let stop = (i + BLOCK).min(bytes.len());
-        while i < stop {
-            let b = bytes[i];
-            if b < 0x80 {
-                count.ascii_byte(b);
-                i += 1;
-                continue;
+        // A block with other bytes (or the tail): one character at a time,
+        // following one iterator (slicing the text per character costs more
+        // than decoding it).
+        let mut rest = text[i..].chars();
+        let stop = bytes.len().saturating_sub(i + BLOCK);
+        while rest.as_str().len() > stop {
+            let Some(c) = rest.next() else { break };
+            if c.is_ascii() {
+                count.ascii_byte(c as u8);
+            } else {
+                count.char(c);
             }
-            let Some(c) = text[i..].chars().next() else {
-                return count.tokens;
-            };
-            i += c.len_utf8();
-            count.char(c);
         }
+        i = bytes.len() - rest.as_str().len();
     }
     count.tokens
 }
