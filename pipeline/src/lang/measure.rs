@@ -379,6 +379,22 @@ fn units_of(mask: &str, opts: &FidelityOptions) -> (Vec<Unit>, ScriptRuns) {
                 }
                 u.end = i;
                 in_word = true;
+                // The rest of a run of this group's letters (a Thai or Japanese
+                // sentence) in one loop: each goes on with the same unit and
+                // word, and leaves `runs` as the first one did.
+                if g != Group::Latin {
+                    let mut rest = mask[i..].chars();
+                    while let Some(t) = rest.next().and_then(script_of).filter(|t| t.group() == g) {
+                        u.letters = u.letters.saturating_add(1);
+                        if t.is_kana() {
+                            u.kana = u.kana.saturating_add(1);
+                        } else if t == Script::Han {
+                            u.han = u.han.saturating_add(1);
+                        }
+                        i = mask.len() - rest.as_str().len();
+                        u.end = i;
+                    }
+                }
             }
             None => {
                 if !(in_word && (c == '\'' || c == '’' || c == '-' || is_word_continuer(c))) {
@@ -820,5 +836,40 @@ fn measure_paper(det: &dyn Detector, mask: &str, query: &str) -> Fidelity {
         } else {
             0.0
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_follow_script_groups_and_lines() {
+        let text = "日本語のテキスト and English ภาษาไทย\nさらに";
+        let (units, runs) = units_of(text, &FidelityOptions::default());
+        let got: Vec<_> = units
+            .iter()
+            .map(|u| {
+                (
+                    &text[u.start..u.end],
+                    u.line,
+                    u.group,
+                    u.letters,
+                    u.words,
+                    u.kana,
+                    u.han,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("日本語のテキスト", 0, Group::Cjk, 8, 1, 5, 3),
+                ("and English", 0, Group::Latin, 10, 2, 0, 0),
+                ("ภาษาไทย", 0, Group::Thai, 7, 1, 0, 0),
+                ("さらに", 1, Group::Cjk, 3, 1, 3, 0),
+            ]
+        );
+        assert!(runs.latin_pair && runs.non_latin_letter);
     }
 }
