@@ -1,7 +1,9 @@
-//! 64-byte blocks of ASCII text as bit masks (bit `i` for byte `i`), so that
-//! the passes over a trace that care about runs of letters (token counts,
-//! dedup units) walk runs instead of bytes: a sentence of English is a dozen
-//! runs per block, not 64 branches.
+//! 64-byte blocks of text as bit masks (bit `i` for byte `i`), so that passes
+//! over a trace walk runs instead of bytes: a sentence of English is a dozen
+//! runs per block, not 64 branches. [`masks`] classifies an all-ASCII block
+//! (token counts and dedup units take its runs of letters whole);
+//! [`SetScanner`] skips the bytes of a set (the math stripper passes over
+//! letters, spaces and prose punctuation).
 
 /// Bytes per block.
 pub const BLOCK: usize = 64;
