@@ -109,10 +109,9 @@ unsafe fn masks_sse2(block: &[u8; BLOCK]) -> Option<Masks> {
 
 /// A set of ASCII bytes, for [`SetScanner`].
 pub struct ByteSet {
-    /// Per byte value: in the set (never a byte of 0x80 or above).
-    member: [bool; 256],
     /// The set as two nibble tables: `b` is in it when
-    /// `low[b & 15] & high[b >> 4] != 0` (`high` is 0 from 8 on).
+    /// `low[b & 15] & high[b >> 4] != 0` (`high` is 0 from 8 on, so no byte
+    /// of 0x80 or above is).
     low: [u8; 16],
     high: [u8; 16],
 }
@@ -121,7 +120,6 @@ impl ByteSet {
     /// The set of the ASCII bytes in `members` (others are ignored).
     pub const fn of(members: &[u8]) -> Self {
         let mut set = ByteSet {
-            member: [false; 256],
             low: [0; 16],
             high: [0; 16],
         };
@@ -134,7 +132,6 @@ impl ByteSet {
         while k < members.len() {
             let b = members[k] as usize;
             if b < 128 {
-                set.member[b] = true;
                 set.low[b & 15] |= 1 << (b >> 4);
             }
             k += 1;
@@ -144,7 +141,7 @@ impl ByteSet {
 
     #[inline]
     pub fn contains(&self, b: u8) -> bool {
-        self.member[b as usize]
+        self.low[usize::from(b & 15)] & self.high[usize::from(b >> 4)] != 0
     }
 }
 

@@ -47,6 +47,15 @@ fn tables() -> &'static Tables {
     })
 }
 
+/// `f` of every character of the Basic Multilingual Plane, a byte each (0
+/// for the surrogates, which never occur in a `str`): the 64 KiB tables that
+/// answer a per-character question of a hot loop with one load.
+pub fn bmp_byte_table(f: impl Fn(char) -> u8) -> Box<[u8]> {
+    (0..BMP as u32)
+        .map(|u| char::from_u32(u).map_or(0, &f))
+        .collect()
+}
+
 #[inline]
 fn bit(table: &[u64], c: char) -> bool {
     let u = c as usize;

@@ -44,15 +44,13 @@ const NOT_YES: u8 = u8::MAX;
 fn bmp_classes() -> &'static [u8] {
     static TABLE: OnceLock<Box<[u8]>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        (0..0x1_0000u32)
-            .map(|u| match char::from_u32(u) {
-                Some(c) if is_nfc_quick(std::iter::once(c)) == IsNormalized::Yes => {
-                    canonical_combining_class(c)
-                }
-                Some(_) => NOT_YES,
-                None => 0, // surrogates never occur in a str
-            })
-            .collect()
+        crate::chars::bmp_byte_table(|c| {
+            if is_nfc_quick(std::iter::once(c)) == IsNormalized::Yes {
+                canonical_combining_class(c)
+            } else {
+                NOT_YES
+            }
+        })
     })
 }
 

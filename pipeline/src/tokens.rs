@@ -191,11 +191,8 @@ fn char_class_by_definition(c: char) -> CharClass {
 #[inline]
 fn char_class(c: char) -> CharClass {
     static TABLE: std::sync::OnceLock<Box<[u8]>> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        (0..0x1_0000u32)
-            .map(|u| char::from_u32(u).map_or(CharClass::Symbol, char_class_by_definition) as u8)
-            .collect()
-    });
+    let table =
+        TABLE.get_or_init(|| crate::chars::bmp_byte_table(|c| char_class_by_definition(c) as u8));
     match table.get(c as usize) {
         Some(&class) => CHAR_CLASSES[usize::from(class & 3)],
         None => char_class_by_definition(c),

@@ -102,12 +102,10 @@ pub fn script_of(c: char) -> Option<Script> {
 fn bmp_scripts() -> &'static [u8] {
     static TABLE: std::sync::OnceLock<Box<[u8]>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
-        (0..0x1_0000u32)
-            .map(|u| {
-                let script = char::from_u32(u).and_then(script_by_blocks);
-                SCRIPT_CODES.iter().position(|&s| s == script).unwrap_or(0) as u8
-            })
-            .collect()
+        crate::chars::bmp_byte_table(|c| {
+            let script = script_by_blocks(c);
+            SCRIPT_CODES.iter().position(|&s| s == script).unwrap_or(0) as u8
+        })
     })
 }
 
