@@ -11,6 +11,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use adamame_pipeline::build::{self, BuildConfig, BuildRequest};
 use adamame_pipeline::{lang, verify};
 
+/// See the workspace manifest for why (records cross threads, the writer's
+/// buffers are large).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
 use cli::{export, inspect, score};
 
