@@ -82,9 +82,24 @@ fn find(haystack: &str, needle: &str) -> Option<usize> {
     memchr::memmem::find(haystack.as_bytes(), needle.as_bytes())
 }
 
-/// `str::rfind`, as [`find`].
+/// `str::rfind`, as [`find`]: `memrchr` to each earlier occurrence of the
+/// needle's last byte (memmem's reverse search has no SIMD, and an s1
+/// response is searched to its start for a `</think>` it does not have).
 fn rfind(haystack: &str, needle: &str) -> Option<usize> {
-    memchr::memmem::rfind(haystack.as_bytes(), needle.as_bytes())
+    let (haystack, needle) = (haystack.as_bytes(), needle.as_bytes());
+    let Some(&last) = needle.last() else {
+        return Some(haystack.len());
+    };
+    let mut end = haystack.len();
+    while let Some(i) = memchr::memrchr(last, &haystack[..end]) {
+        if let Some(start) = (i + 1).checked_sub(needle.len()) {
+            if &haystack[start..=i] == needle {
+                return Some(start);
+            }
+        }
+        end = i;
+    }
+    None
 }
 
 /// Splits a response: think tags first, then transcript markers, then the
@@ -156,6 +171,18 @@ fn strip_end_of_turn<'a>(mut text: &'a str, markers: &Markers) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn rfind_is_str_rfind(
+            haystack in "[ab<>/\n é]{0,40}",
+            needle in proptest::sample::select(vec!["</think>", "<think>", "\n\n", "b", "ab", "é", "", "<|im_start|>answer"]),
+        ) {
+            proptest::prop_assert_eq!(rfind(&haystack, needle), haystack.rfind(needle));
+            let planted = format!("{haystack}{needle}{haystack}");
+            proptest::prop_assert_eq!(rfind(&planted, needle), planted.rfind(needle));
+        }
+    }
 
     fn parts(r: &str) -> Result<(String, String, SplitRule), NoAnswer> {
         split(r, &Markers::default()).map(|s| {

@@ -68,7 +68,7 @@ use ColumnType::*;
 
 /// Columns of the curated traces (`data/{split}-*.parquet`), in file order.
 pub const CURATED_COLUMNS: &[Column] = &[
-    col("id", Utf8, false, "Stable id: hex SHA-256 prefix of source, row, candidate index and content."),
+    col("id", Utf8, false, "Stable id: hex XXH3-128 of source, row, candidate index and content."),
     col("source", Utf8, false, "The input path as given on the command line (or `embedded:default`)."),
     col("source_row", Int64, false, "0-based record position in the source: line number in JSONL/TSV (every line counts), element index in a JSON array, row index in Parquet/Arrow."),
     col("candidate_index", Int32, false, "0-based index of the response among the record's candidates."),
