@@ -2,7 +2,10 @@
 # Build throughput on the real traces, replicated to >= 100,000 records, per
 # language-ID backend, with peak memory; beside it the release's Python filter
 # (lingua-py + Math-Verify) on the 2,250 original traces, in the same run
-# (median of three), and every build's ratio to it.
+# (median of three), and every build's ratio to it. The same filter also runs
+# with lingua-py 1.x (pure Python, in its own virtual environment): the
+# release does not pin a lingua version, and 1.x and 2.x (Rust underneath)
+# differ fivefold in speed with the same decisions.
 #
 #   bash scripts/bench-build.sh [RECORDS]      (default 100000)
 set -euo pipefail
@@ -20,6 +23,7 @@ real=$(wc -l < "$work/real.jsonl")
 copies=$(( (records + real - 1) / real ))
 for _ in $(seq "$copies"); do cat "$work/real.jsonl"; done > "$work/big.jsonl"
 bytes=$(stat -c %s "$work/big.jsonl")
+sync # so the first build does not pay for writing back the copy
 echo "input: $((copies * real)) records ($((bytes / 1000000)) MB), $(nproc) cores"
 
 run() { # label, args...
@@ -43,15 +47,26 @@ run "build --preset paper --threads 1" -i "$work/big.jsonl" --preset paper --thr
 run "memory check: 1/4 of the input" -i "$work/big.jsonl" --shard 0/4
 
 # The Python figure moves by about 10% from run to run: the median of three.
-echo "release filter (Python: lingua-py + Math-Verify), one core, original traces, 3 runs:"
-for i in 1 2 3; do
-  /usr/bin/time -f "%e s, %M KB peak RSS" python3 scripts/release_filter.py "${traces[@]}" \
-    2> "$work/python$i" > /dev/null
-  cat "$work/python$i"
-done
-python_rate=$(cat "$work"/python[123] | grep -o '[0-9.]* traces/s' | cut -d' ' -f1 | sort -n | sed -n 2p)
+python_filter() { # label, python interpreter; prints the median rate last
+  echo "release filter (Python: $1 + Math-Verify), one core, original traces, 3 runs:" >&2
+  for i in 1 2 3; do
+    /usr/bin/time -f "%e s, %M KB peak RSS" "$2" scripts/release_filter.py "${traces[@]}" \
+      2> "$work/python$i" > /dev/null
+    cat "$work/python$i" >&2
+  done
+  cat "$work"/python[123] | grep -o '[0-9.]* traces/s' | cut -d' ' -f1 | sort -n | sed -n 2p
+}
+lingua1="$HOME/.cache/adamame/venv-lingua1"
+if [ ! -x "$lingua1/bin/python" ]; then
+  python3 -m venv "$lingua1"
+  "$lingua1/bin/pip" install --quiet --disable-pip-version-check "lingua-language-detector<2" math-verify
+fi
+python_rate=$(python_filter "lingua-py $(python3 -c 'import importlib.metadata as m; print(m.version("lingua-language-detector"))')" python3)
 echo "median: $python_rate traces/s"
-echo "against the Python filter (target: 50x):"
+python1_rate=$(python_filter "lingua-py $("$lingua1/bin/python" -c 'import importlib.metadata as m; print(m.version("lingua-language-detector"))')" "$lingua1/bin/python")
+echo "median: $python1_rate traces/s"
+echo "against the Python filter (target: 50x), with lingua-py 2 | lingua-py 1:"
 while IFS=$'\t' read -r label rate; do
-  printf '  %-38s %6.1fx\n' "$label" "$(echo "$rate / $python_rate" | bc -l)"
+  printf '  %-38s %6.1fx | %6.1fx\n' "$label" "$(echo "$rate / $python_rate" | bc -l)" \
+    "$(echo "$rate / $python1_rate" | bc -l)"
 done < "$work/rates"
