@@ -315,10 +315,7 @@ fn units_of(mask: &str, opts: &FidelityOptions) -> (Vec<Unit>, ScriptRuns) {
         let b = bytes[i];
         if b.is_ascii_alphabetic() {
             if let Some(u) = cur.as_mut().filter(|u| u.group == Group::Latin) {
-                let run = bytes[i..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_alphabetic())
-                    .count();
+                let run = crate::chars::ascii_letter_prefix_len(&bytes[i..]);
                 u.letters = u.letters.saturating_add(run as u32);
                 if !in_word {
                     u.words = u.words.saturating_add(1);
