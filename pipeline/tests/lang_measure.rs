@@ -2,6 +2,8 @@
 //! for the full benchmark): MGSM-Rev2 questions, the s1 reasoning traces in
 //! the query language (14B_NxN) and collapsed into English (32B_system/fr).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -14,7 +16,7 @@ use adamame_pipeline::lang::{
 fn data() -> PathBuf {
     let d = std::env::var_os("ADAMAME_SHARED_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+        .unwrap_or_else(|| common::manifest_dir().join("../../shared/data"));
     assert!(d.is_dir(), "the shared data is expected at {}", d.display());
     d
 }

@@ -6,6 +6,8 @@
 //! Each row is `(gold, response, expected)`. A failing row prints its table,
 //! index and the verdict, and all failures are reported together.
 
+mod common;
+
 use adamame_pipeline::verify::{check, check_with, Reason, VerifyConfig};
 
 type Case = (&'static str, &'static str, bool);
@@ -542,10 +544,9 @@ fn verdict_reasons() {
 
 #[test]
 fn real_trace_answers() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/verify_trace_cases.jsonl"
-    ))
+    let text = std::fs::read_to_string(
+        common::manifest_dir().join("tests/fixtures/verify_trace_cases.jsonl"),
+    )
     .expect("fixture");
     let mut n = 0;
     let mut failures = Vec::new();

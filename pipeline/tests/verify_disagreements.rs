@@ -6,14 +6,15 @@
 //! our verdict on each entry, so a change in behaviour on any of them shows up
 //! here even without the traces.
 
+mod common;
+
 use adamame_pipeline::verify::check;
 
 #[test]
 fn disagreements_keep_our_verdict() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/verify_disagreements.jsonl"
-    ))
+    let text = std::fs::read_to_string(
+        common::manifest_dir().join("tests/fixtures/verify_disagreements.jsonl"),
+    )
     .expect("disagreement fixture");
     let mut n = 0;
     for line in text.lines().filter(|l| !l.trim().is_empty()) {

@@ -11,6 +11,8 @@
 //! `verify_disagreements.rs`). Set `ADAMAME_TRACES` to point elsewhere and
 //! `VERIFY_PARITY_DUMP=path` to write the current disagreements as JSON lines.
 
+mod common;
+
 use adamame_pipeline::verify::{answer_part, check};
 use std::collections::HashMap;
 use std::io::Write;
@@ -20,13 +22,11 @@ fn traces_dir() -> PathBuf {
     if let Ok(p) = std::env::var("ADAMAME_TRACES") {
         return PathBuf::from(p);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/traces")
+    common::manifest_dir().join("../../shared/data/traces")
 }
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    common::manifest_dir().join("tests/fixtures").join(name)
 }
 
 fn gold_str(v: &serde_json::Value) -> String {

@@ -1,15 +1,15 @@
 //! `adamame-train logprobs` and `generate` as a user drives them: JSON lines in, JSON lines out.
 
+mod common;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    common::manifest_dir().join("tests/fixtures").join(name)
 }
 
 fn run(args: &[&str], stdin: &str) -> Vec<Value> {

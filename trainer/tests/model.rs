@@ -2,7 +2,9 @@
 //! properties training relies on: gradients reach exactly the trainable tensors,
 //! merging keeps the function, the cache keeps generation exact.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use adamame_trainer::generate::{Generator, SamplingParams};
 use adamame_trainer::logprobs::{masked_nll, sequence_logprobs, text_logprobs, tokens_logprobs};
@@ -14,9 +16,7 @@ use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
 use serde::Deserialize;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    common::manifest_dir().join("tests/fixtures").join(name)
 }
 
 fn load(name: &str) -> Qwen {

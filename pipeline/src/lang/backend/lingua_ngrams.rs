@@ -285,7 +285,12 @@ mod tests {
     /// whole lines of Latin traces.
     fn pieces(file: &str) -> Vec<String> {
         use crate::lang::script::{script_of, Script};
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+        // Run-time first: cargo may reuse a test binary built in another checkout.
+        let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+            || env!("CARGO_MANIFEST_DIR").into(),
+            std::path::PathBuf::from,
+        );
+        let dir = manifest.join("../../shared/data");
         let path = dir.join(format!("traces/s1-mgsm/{file}.jsonl"));
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
