@@ -114,53 +114,48 @@ pub fn is_own_lowercase(c: char) -> bool {
     }
 }
 
+/// The high bit of each byte of a word read from eight bytes.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
 /// How many bytes at the start of `bytes` are ASCII, eight at a time.
 #[inline]
 pub fn ascii_prefix_len(bytes: &[u8]) -> usize {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut n = 0;
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let high = u64::from_le_bytes(word.try_into().unwrap_or([0x80; 8])) & HIGH;
-        if high != 0 {
-            return n + high.trailing_zeros() as usize / 8;
-        }
-        n += 8;
-    }
-    n + words
-        .remainder()
-        .iter()
-        .take_while(|b| b.is_ascii())
-        .count()
+    prefix_len(bytes, |word| !word, u8::is_ascii)
 }
 
 /// How many bytes at the start of `bytes` are ASCII letters, eight at a
 /// time: a word ends without the mispredicted branch of a byte loop.
 #[inline]
 pub fn ascii_letter_prefix_len(bytes: &[u8]) -> usize {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    prefix_len(
+        bytes,
+        |word| {
+            // Per byte, without carries between bytes: the high bit of
+            // `lower + 0x1f` says lower >= 'a', of `lower + 0x05` lower > 'z'.
+            let lower = (word | 0x2020_2020_2020_2020) & !HIGH;
+            let at_least_a = lower + 0x1f1f_1f1f_1f1f_1f1f;
+            let above_z = lower + 0x0505_0505_0505_0505;
+            at_least_a & !above_z & !word
+        },
+        u8::is_ascii_alphabetic,
+    )
+}
+
+/// How many bytes at the start of `bytes` pass: `passing` marks the passing
+/// bytes of a little-endian word by their high bits, `passes` tests one of
+/// the last bytes.
+#[inline]
+fn prefix_len(bytes: &[u8], passing: impl Fn(u64) -> u64, passes: impl Fn(&u8) -> bool) -> usize {
     let mut n = 0;
     let mut words = bytes.chunks_exact(8);
     for word in &mut words {
-        let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
-        // Per byte, without carries between bytes: the high bit of
-        // `lower + 0x1f` says lower >= 'a', of `lower + 0x05` lower > 'z'.
-        let lower = (x | 0x2020_2020_2020_2020) & LOW7;
-        let at_least_a = lower + 0x1f1f_1f1f_1f1f_1f1f;
-        let above_z = lower + 0x0505_0505_0505_0505;
-        let letters = at_least_a & !above_z & !x & HIGH;
-        let others = !letters & HIGH;
-        if others != 0 {
-            return n + others.trailing_zeros() as usize / 8;
+        let failing = !passing(u64::from_le_bytes(word.try_into().unwrap_or([0; 8]))) & HIGH;
+        if failing != 0 {
+            return n + failing.trailing_zeros() as usize / 8;
         }
         n += 8;
     }
-    n + words
-        .remainder()
-        .iter()
-        .take_while(|b| b.is_ascii_alphabetic())
-        .count()
+    n + words.remainder().iter().take_while(|b| passes(b)).count()
 }
 
 /// Same as [`std::str::from_utf8`], validated with SIMD (a trace's line is
