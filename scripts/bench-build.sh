@@ -61,9 +61,10 @@ if [ ! -x "$lingua1/bin/python" ]; then
   python3 -m venv "$lingua1"
   "$lingua1/bin/pip" install --quiet --disable-pip-version-check "lingua-language-detector<2" math-verify
 fi
-python_rate=$(python_filter "lingua-py $(python3 -c 'import importlib.metadata as m; print(m.version("lingua-language-detector"))')" python3)
+lingua_version() { "$1" -c 'import importlib.metadata as m; print(m.version("lingua-language-detector"))'; }
+python_rate=$(python_filter "lingua-py $(lingua_version python3)" python3)
 echo "median: $python_rate traces/s"
-python1_rate=$(python_filter "lingua-py $("$lingua1/bin/python" -c 'import importlib.metadata as m; print(m.version("lingua-language-detector"))')" "$lingua1/bin/python")
+python1_rate=$(python_filter "lingua-py $(lingua_version "$lingua1/bin/python")" "$lingua1/bin/python")
 echo "median: $python1_rate traces/s"
 echo "against the Python filter (target: 50x), with lingua-py 2 | lingua-py 1:"
 while IFS=$'\t' read -r label rate; do
