@@ -169,6 +169,11 @@ impl LinguaBackend {
         let fast = OnceLock::new();
         if preload {
             let _ = fast.set(super::trigram::shared(&latin));
+        } else if !latin.is_empty() {
+            // Nearly every trace needs the table: start building it now, on
+            // the side, rather than when the first one stalls on it.
+            let latin = latin.clone();
+            std::thread::spawn(move || super::trigram::shared(&latin));
         }
         Self {
             lingua_langs: langs.iter().filter_map(|l| to_lingua(l)).collect(),

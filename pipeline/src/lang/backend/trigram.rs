@@ -83,6 +83,63 @@ pub(super) fn model_bytes(lang: &str) -> Option<&'static [u8]> {
     dir.get_file("ngrams.fst").map(|f| f.contents())
 }
 
+/// A language's n-grams of up to [`ORDER`] characters, as ([`key`],
+/// log-probability), sorted by key.
+fn short_ngrams(lang: &str) -> Vec<(u64, f32)> {
+    let Some(fst) = model_bytes(lang).and_then(|b| fst::Map::new(b).ok()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut stream = fst.stream();
+    while let Some((ngram, value)) = stream.next() {
+        let Ok(s) = std::str::from_utf8(ngram) else {
+            continue;
+        };
+        let mut buf = ['\0'; ORDER];
+        let mut len = 0;
+        for ch in s.chars() {
+            if len == ORDER {
+                len += 1;
+                break;
+            }
+            buf[len] = ch;
+            len += 1;
+        }
+        if len == 0 || len > ORDER {
+            continue;
+        }
+        if let Some(k) = key(&buf[..len]) {
+            out.push((k, f64::from_bits(value) as f32));
+        }
+    }
+    // The FST's byte order is not the packed keys' order.
+    out.sort_unstable_by_key(|&(k, _)| k);
+    out
+}
+
+/// Calls `f` with each distinct key of the languages' sorted lists and every
+/// language's value for it ([`ABSENT`] where it has none), in key order. (A
+/// language lists a key once: [`key`] packs distinct n-grams apart.)
+fn merge_sorted(per_lang: &[Vec<(u64, f32)>], mut f: impl FnMut(u64, [f32; MAX])) {
+    let mut heads = vec![0usize; per_lang.len()];
+    loop {
+        let next = per_lang
+            .iter()
+            .zip(&heads)
+            .filter_map(|(list, &h)| list.get(h).map(|e| e.0))
+            .min();
+        let Some(k) = next else { break };
+        let mut values = [ABSENT; MAX];
+        for (lang, (list, head)) in per_lang.iter().zip(heads.iter_mut()).enumerate() {
+            if let Some(&(_, v)) = list.get(*head).filter(|e| e.0 == k) {
+                values[lang] = v;
+                *head += 1;
+            }
+        }
+        f(k, values);
+    }
+}
+
 /// The highest n-gram order read from lingua's models.
 const ORDER: usize = 4;
 /// ln(0.1): the discount of one back-off step.
@@ -104,7 +161,7 @@ fn key(chars: &[char]) -> Option<u64> {
 }
 
 impl TrigramTable {
-    /// Reads the 1–3-grams of the given languages (those lingua has models
+    /// Reads the 1–4-grams of the given languages (those lingua has models
     /// for among the Latin-script ones) out of lingua's model files.
     pub fn build(langs: &[&'static str]) -> Self {
         let langs: Vec<&'static str> = langs
@@ -113,37 +170,31 @@ impl TrigramTable {
             .filter(|l| model_bytes(l).is_some())
             .take(MAX)
             .collect();
-        let mut map: Map = Map::default();
-        for (k, lang) in langs.iter().enumerate() {
-            let Some(bytes) = model_bytes(lang) else {
-                continue;
-            };
-            let Ok(fst) = fst::Map::new(bytes) else {
-                continue;
-            };
-            let mut stream = fst.stream();
-            while let Some((ngram, value)) = stream.next() {
-                let Ok(s) = std::str::from_utf8(ngram) else {
-                    continue;
-                };
-                let mut buf = ['\0'; ORDER];
-                let mut len = 0;
-                for ch in s.chars() {
-                    if len == ORDER {
-                        len += 1;
-                        break;
-                    }
-                    buf[len] = ch;
-                    len += 1;
+        // Walking the FSTs is most of the cost: two threads, since a build
+        // runs on two cores or more (more threads only add their heaps).
+        let mut per_lang: Vec<Vec<(u64, f32)>> = vec![Vec::new(); langs.len()];
+        std::thread::scope(|s| {
+            let (evens, odds): (Vec<_>, Vec<_>) = per_lang
+                .iter_mut()
+                .enumerate()
+                .partition(|(i, _)| i % 2 == 0);
+            let langs = &langs;
+            let walk = move |part: Vec<(usize, &mut Vec<(u64, f32)>)>| {
+                for (i, out) in part {
+                    *out = short_ngrams(langs[i]);
                 }
-                if len == 0 || len > ORDER {
-                    continue;
-                }
-                let Some(kk) = key(&buf[..len]) else { continue };
-                map.entry(kk).or_insert([ABSENT; MAX])[k] = f64::from_bits(value) as f32;
-            }
-        }
-        map.shrink_to_fit();
+            };
+            s.spawn(move || walk(odds));
+            walk(evens);
+        });
+        // Merged in key order, so that the map is sized once for the
+        // distinct n-grams (growing it rehashed and faulted in ~20 MB twice).
+        let mut distinct = 0;
+        merge_sorted(&per_lang, |_, _| distinct += 1);
+        let mut map: Map = Map::with_capacity_and_hasher(distinct, Default::default());
+        merge_sorted(&per_lang, |k, values| {
+            map.insert(k, values);
+        });
         Self { langs, map }
     }
 
@@ -421,8 +472,9 @@ pub(super) fn sort_dedup<T: Ord>(v: &mut Vec<T>) {
     v.dedup();
 }
 
-/// The process-wide table for a language set (built on first use: about a
-/// second for the seven Latin-script languages).
+/// The process-wide table for a language set, built on first use (70–90 ms
+/// on two cores for the seven Latin-script languages; `LinguaBackend::new`
+/// starts it on the side).
 pub fn shared(langs: &[&'static str]) -> &'static TrigramTable {
     use std::sync::Mutex;
     type Cache = Mutex<HashMap<Vec<&'static str>, &'static TrigramTable>>;
@@ -442,6 +494,48 @@ pub fn shared(langs: &[&'static str]) -> &'static TrigramTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merging_gives_every_key_once_with_each_languages_value() {
+        let per_lang = vec![
+            vec![(1, -1.0), (5, -5.0)],
+            vec![(2, -2.0), (5, -0.5)],
+            vec![],
+        ];
+        let mut merged = Vec::new();
+        merge_sorted(&per_lang, |k, v| merged.push((k, v[0], v[1], v[2])));
+        let absent = |x: f32| x.is_nan();
+        assert_eq!(merged.iter().map(|m| m.0).collect::<Vec<_>>(), [1, 2, 5]);
+        assert!(merged[0].1 == -1.0 && absent(merged[0].2) && absent(merged[0].3));
+        assert!(absent(merged[1].1) && merged[1].2 == -2.0);
+        assert!(merged[2].1 == -5.0 && merged[2].2 == -0.5 && absent(merged[2].3));
+    }
+
+    /// The table holds exactly the distinct 1–4-grams of lingua's models,
+    /// each with every language's own value (counted here from the FSTs).
+    #[test]
+    fn the_table_holds_each_languages_short_ngrams() {
+        let langs = ["en", "fr", "pt"];
+        let table = TrigramTable::build(&langs);
+        let mut distinct = std::collections::HashSet::new();
+        for (k, lang) in langs.iter().enumerate() {
+            let fst = fst::Map::new(model_bytes(lang).unwrap()).unwrap();
+            let mut stream = fst.stream();
+            while let Some((ngram, value)) = stream.next() {
+                let s = std::str::from_utf8(ngram).unwrap();
+                let chars: Vec<char> = s.chars().collect();
+                if chars.len() > ORDER {
+                    continue;
+                }
+                let v = table.map[&key(&chars).unwrap()];
+                assert_eq!(v[k], f64::from_bits(value) as f32, "{lang} {s}");
+                distinct.insert(s.to_string());
+            }
+        }
+        assert_eq!(table.map.len(), distinct.len());
+        let the = table.map[&key(&['t', 'h', 'e']).unwrap()];
+        assert!(the[..3].iter().all(|p| *p < 0.0) && the[3..].iter().all(|p| p.is_nan()));
+    }
 
     #[test]
     fn the_word_memo_changes_no_score() {
