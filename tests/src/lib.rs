@@ -118,3 +118,10 @@ pub fn string_column(dir: &Path, column: &str) -> Vec<Option<String>> {
     }
     values
 }
+
+/// SHA-256 (hex) and size of a file, read back from disk.
+pub fn file_sha256(path: &Path) -> (String, u64) {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (hex::encode(Sha256::digest(&bytes)), bytes.len() as u64)
+}

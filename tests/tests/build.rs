@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use adamame_tests::{manifest, parquet_rows, repo, run, run_ok, shared_data, string_column};
+use adamame_tests::{
+    file_sha256, manifest, parquet_rows, repo, run, run_ok, shared_data, string_column,
+};
 
 fn build(out: &Path, extra: &[&str]) -> serde_json::Value {
     let out_s = out.to_str().expect("utf-8 path");
@@ -53,6 +55,20 @@ fn assert_accounted(out: &Path, m: &serde_json::Value) {
         .map(|s| parquet_rows(&out.join(s["path"].as_str().expect("path"))))
         .sum();
     assert_eq!(reject_rows, rejected);
+    // The manifest's checksums and sizes are those of the files on disk.
+    for list in ["shards", "rejects"] {
+        for s in m[list].as_array().expect(list) {
+            let path = out.join(s["path"].as_str().expect("path"));
+            let (sha256, bytes) = file_sha256(&path);
+            assert_eq!(
+                s["sha256"].as_str(),
+                Some(sha256.as_str()),
+                "{}",
+                path.display()
+            );
+            assert_eq!(count(&s["bytes"]), bytes, "{}", path.display());
+        }
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! bounded row groups, the schema also under the `huggingface` metadata key.
 
 use std::fs::File;
-use std::io::{BufWriter, Read};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
@@ -84,8 +84,30 @@ pub struct ShardWriter {
     schema: SchemaRef,
     props: WriterProperties,
     rows_per_shard: usize,
-    current: Option<(PathBuf, ArrowWriter<BufWriter<File>>, usize)>,
-    parts: Vec<(PathBuf, usize)>,
+    current: Option<(PathBuf, ArrowWriter<BufWriter<HashedFile>>, usize)>,
+    /// Closed parts: path, rows, SHA-256 and size.
+    parts: Vec<(PathBuf, usize, String, u64)>,
+}
+
+/// A file that hashes what is written to it: Parquet is written front to
+/// back, so the manifest's SHA-256 costs no second read of the shard.
+struct HashedFile {
+    file: File,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl Write for HashedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 impl ShardWriter {
@@ -113,7 +135,11 @@ impl ShardWriter {
             self.prefix,
             self.parts.len()
         ));
-        let file = File::create(&path).map_err(SinkError::io(&path))?;
+        let file = HashedFile {
+            file: File::create(&path).map_err(SinkError::io(&path))?,
+            hasher: Sha256::new(),
+            bytes: 0,
+        };
         let writer = ArrowWriter::try_new(
             BufWriter::new(file),
             self.schema.clone(),
@@ -126,8 +152,15 @@ impl ShardWriter {
 
     fn close_part(&mut self) -> Result<(), SinkError> {
         if let Some((path, writer, rows)) = self.current.take() {
-            writer.close().map_err(SinkError::parquet_at(&path))?;
-            self.parts.push((path, rows));
+            // `into_inner` writes the footer, as `close` does.
+            let file = writer
+                .into_inner()
+                .map_err(SinkError::parquet_at(&path))?
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .map_err(SinkError::io(&path))?;
+            let sha256 = hex::encode(file.hasher.finalize());
+            self.parts.push((path, rows, sha256, file.bytes));
         }
         Ok(())
     }
@@ -164,37 +197,19 @@ impl ShardWriter {
         self.close_part()?;
         let n = self.parts.len();
         let mut shards = Vec::with_capacity(n);
-        for (i, (part, rows)) in self.parts.iter().enumerate() {
+        for (i, (part, rows, sha256, bytes)) in self.parts.into_iter().enumerate() {
             let path = self
                 .dir
                 .join(format!("{}-{i:05}-of-{n:05}.parquet", self.prefix));
-            std::fs::rename(part, &path).map_err(SinkError::io(&path))?;
-            let (sha256, bytes) = file_sha256(&path)?;
+            std::fs::rename(&part, &path).map_err(SinkError::io(&path))?;
             let rel = path.strip_prefix(relative_to).unwrap_or(&path);
             shards.push(ShardInfo {
                 path: rel.to_string_lossy().replace('\\', "/"),
-                rows: *rows as u64,
+                rows: rows as u64,
                 bytes,
                 sha256,
             });
         }
         Ok(shards)
     }
-}
-
-/// SHA-256 and size of a file.
-pub fn file_sha256(path: &Path) -> Result<(String, u64), SinkError> {
-    let mut file = File::open(path).map_err(SinkError::io(path))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = file.read(&mut buf).map_err(SinkError::io(path))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        total += n as u64;
-    }
-    Ok((hex::encode(hasher.finalize()), total))
 }
