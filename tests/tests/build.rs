@@ -463,3 +463,28 @@ fn a_killed_run_leaves_nothing_visible_and_a_rerun_completes() {
         "the rerun cleaned the killed run's partial folder: {hidden:?}"
     );
 }
+
+/// An empty `\boxed{}` is no answer, even when another number of the answer
+/// equals the gold.
+#[test]
+fn an_empty_box_is_rejected_as_no_boxed() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("fr.jsonl");
+    let reasoning = "Elle a seize œufs, elle en mange trois et en utilise quatre. \
+        Il lui en reste neuf, vendus deux dollars chacun, soit dix-huit dollars.";
+    let record = serde_json::json!({
+        "question": "Combien gagne-t-elle ?",
+        "gold": "18",
+        "lang": "fr",
+        "candidates": [
+            format!("<think>\n{reasoning}\n</think>\n\nElle gagne $18$ dollars. \\boxed{{}}"),
+            format!("<think>\n{reasoning}\n</think>\n\nElle gagne $18$ dollars. \\boxed{{18}}"),
+        ],
+    });
+    std::fs::write(&input, format!("{record}\n")).unwrap();
+    let out = dir.path().join("out");
+    let m = build(&out, &["--input", input.to_str().unwrap()]);
+    assert_accounted(&out, &m);
+    assert_eq!(count(&m["kept_records"]), 1, "{}", m["rejected_by_reason"]);
+    assert_eq!(count(&m["rejected_by_reason"]["no_boxed"]), 1, "{m}");
+}

@@ -154,9 +154,11 @@ impl Candidate<'_> {
         let reasoning = normalize(parts.reasoning);
         let answer = normalize(parts.answer);
         // answer
-        let Some(boxed) = verify::last_boxed(&answer) else {
+        // An empty `\boxed{}` answers nothing: the verifier would otherwise
+        // compare some other number of the answer with the gold.
+        let Some(boxed) = verify::last_boxed(&answer).filter(|b| !b.trim().is_empty()) else {
             let detail = format!(
-                "no \\boxed{{}} in the answer part: {}",
+                "no \\boxed{{}} with an answer in the answer part: {}",
                 truncate(answer.trim(), 200)
             );
             return Err(self.reject(prov, Stage::Answer, Reason::NoBoxed, detail, None));
