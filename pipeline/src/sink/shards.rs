@@ -85,8 +85,15 @@ pub struct ShardWriter {
     props: WriterProperties,
     rows_per_shard: usize,
     current: Option<(PathBuf, ArrowWriter<BufWriter<HashedFile>>, usize)>,
-    /// Closed parts: path, rows, SHA-256 and size.
-    parts: Vec<(PathBuf, usize, String, u64)>,
+    parts: Vec<ClosedPart>,
+}
+
+/// A part file written and closed, before its final name.
+struct ClosedPart {
+    path: PathBuf,
+    rows: usize,
+    sha256: String,
+    bytes: u64,
 }
 
 /// A file that hashes what is written to it: Parquet is written front to
@@ -160,7 +167,12 @@ impl ShardWriter {
                 .map_err(|e| e.into_error())
                 .map_err(SinkError::io(&path))?;
             let sha256 = hex::encode(file.hasher.finalize());
-            self.parts.push((path, rows, sha256, file.bytes));
+            self.parts.push(ClosedPart {
+                path,
+                rows,
+                sha256,
+                bytes: file.bytes,
+            });
         }
         Ok(())
     }
@@ -197,17 +209,17 @@ impl ShardWriter {
         self.close_part()?;
         let n = self.parts.len();
         let mut shards = Vec::with_capacity(n);
-        for (i, (part, rows, sha256, bytes)) in self.parts.into_iter().enumerate() {
+        for (i, part) in self.parts.into_iter().enumerate() {
             let path = self
                 .dir
                 .join(format!("{}-{i:05}-of-{n:05}.parquet", self.prefix));
-            std::fs::rename(&part, &path).map_err(SinkError::io(&path))?;
+            std::fs::rename(&part.path, &path).map_err(SinkError::io(&path))?;
             let rel = path.strip_prefix(relative_to).unwrap_or(&path);
             shards.push(ShardInfo {
                 path: rel.to_string_lossy().replace('\\', "/"),
-                rows: rows as u64,
-                bytes,
-                sha256,
+                rows: part.rows as u64,
+                bytes: part.bytes,
+                sha256: part.sha256,
             });
         }
         Ok(shards)
