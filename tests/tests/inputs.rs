@@ -204,3 +204,143 @@ fn mgsm_tsv_files_are_question_sets_with_the_language_in_the_name() {
         &langs[..3]
     );
 }
+
+fn arrow_stream(path: &Path, records: &[serde_json::Value]) {
+    let b = batch(records);
+    let mut w = arrow::ipc::writer::StreamWriter::try_new(
+        std::fs::File::create(path).unwrap(),
+        &b.schema(),
+    )
+    .unwrap();
+    w.write(&b).unwrap();
+    w.finish().unwrap();
+}
+
+#[test]
+fn inputs_as_users_happen_to_write_them_read_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = sample(60);
+    let plain = dir.path().join("gens.jsonl");
+    std::fs::write(&plain, jsonl(&records)).unwrap();
+    let reference = decisions(&plain, dir.path(), &[]);
+
+    // JSON Lines under a `.json` name, as `Dataset.to_json` writes it.
+    let to_json = dir.path().join("to_json.json");
+    std::fs::write(&to_json, jsonl(&records)).unwrap();
+    // A byte-order mark before the first record.
+    let bom = dir.path().join("bom.jsonl");
+    std::fs::write(
+        &bom,
+        [b"\xEF\xBB\xBF".as_slice(), &jsonl(&records)].concat(),
+    )
+    .unwrap();
+    // A `DatasetDict` saved to disk: split folders in `dataset_dict.json`'s
+    // order (not alphabetical), each with its own metadata files.
+    let dict = dir.path().join("dict");
+    for (split, part) in [("train", &records[..40]), ("test", &records[40..])] {
+        std::fs::create_dir_all(dict.join(split)).unwrap();
+        arrow_stream(&dict.join(split).join("data-00000-of-00001.arrow"), part);
+        std::fs::write(dict.join(split).join("state.json"), "{}").unwrap();
+    }
+    std::fs::write(
+        dict.join("dataset_dict.json"),
+        r#"{"splits": ["train", "test"]}"#,
+    )
+    .unwrap();
+    // A folder where an empty file comes first: it adds no records and does
+    // not stop `--format auto`.
+    let with_empty = dir.path().join("with_empty");
+    std::fs::create_dir(&with_empty).unwrap();
+    std::fs::write(with_empty.join("a.jsonl"), "").unwrap();
+    std::fs::write(with_empty.join("b.jsonl"), jsonl(&records)).unwrap();
+    // Query languages spelled as data spells them.
+    let spelled: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            let name = match r["lang"].as_str().unwrap() {
+                "fr" => "French",
+                "pt" => "pt-BR",
+                "ja" => "jpn",
+                other => other,
+            };
+            r["lang"] = name.into();
+            r
+        })
+        .collect();
+    let spelled_path = dir.path().join("spelled.jsonl");
+    std::fs::write(&spelled_path, jsonl(&spelled)).unwrap();
+
+    for input in [&to_json, &bom, &dict, &with_empty, &spelled_path] {
+        assert_eq!(
+            decisions(input, dir.path(), &[]),
+            reference,
+            "{}",
+            input.display()
+        );
+    }
+    // A glob over a `save_to_disk` folder skips its metadata files.
+    let glob = format!("{}/*", dict.join("train").display());
+    let out = dir.path().join("out-glob");
+    run_ok(
+        "adamame-data",
+        &["build", "--quiet", "-i", &glob, "-o", out.to_str().unwrap()],
+        None,
+    );
+    let candidates: usize = records[..40]
+        .iter()
+        .map(|r| r["candidates"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(manifest(&out)["input_records"], candidates as u64);
+}
+
+#[test]
+fn an_unknown_query_language_is_malformed_not_wrong_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = sample(2);
+    records[1]["lang"] = "Italian".into();
+    let input = dir.path().join("it.jsonl");
+    std::fs::write(&input, jsonl(&records)).unwrap();
+    let out = dir.path().join("out");
+    run_ok(
+        "adamame-data",
+        &[
+            "build",
+            "--quiet",
+            "-i",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    let m = manifest(&out);
+    assert_eq!(m["rejected_by_reason"]["malformed"], 1, "{m}");
+    assert!(
+        m["rejected_by_reason"].get("wrong_language").is_none(),
+        "{m}"
+    );
+    let details = string_column(&out.join("rejects"), "detail");
+    assert!(
+        details.iter().any(|d| d
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("unsupported query language `Italian`")),
+        "{details:?}"
+    );
+    // `--lang` is checked before any work.
+    let bad = adamame_tests::run(
+        "adamame-data",
+        &[
+            "build",
+            "--quiet",
+            "-i",
+            input.to_str().unwrap(),
+            "--lang",
+            "xx",
+        ],
+        None,
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unsupported language `xx`"));
+}

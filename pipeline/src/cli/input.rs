@@ -17,9 +17,14 @@ pub struct InputArgs {
     /// Field mapping NAME=FIELD for question, response, gold, lang (dotted paths; repeatable).
     #[arg(long = "map", value_name = "NAME=FIELD")]
     pub maps: Vec<String>,
-    /// Query language for records that carry none (ISO 639-1; else taken from file names).
-    #[arg(long)]
+    /// Query language for records that carry none (ISO 639-1 code, BCP 47 tag or English name; else taken from file names).
+    #[arg(long, value_parser = parse_lang)]
     pub lang: Option<String>,
+}
+
+/// `--lang`: a supported language, as its ISO 639-1 code.
+fn parse_lang(s: &str) -> Result<String, String> {
+    adamame_pipeline::lang::supported_lang(s).map(str::to_string)
 }
 
 impl InputArgs {
@@ -32,7 +37,7 @@ impl InputArgs {
     }
 
     pub fn lang(&self) -> Option<String> {
-        self.lang.as_ref().map(|l| l.trim().to_lowercase())
+        self.lang.clone()
     }
 
     /// Resolves the inputs (at least one is required here) and their formats.

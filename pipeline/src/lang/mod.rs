@@ -40,13 +40,63 @@ pub const SUPPORTED_LANGUAGES: &[&str] = &[
     "ar", "bn", "de", "en", "es", "fr", "ja", "ko", "pt", "ru", "sw", "te", "th", "vi", "zh",
 ];
 
-/// The `&'static` spelling of a supported ISO 639-1 code (case-insensitive).
+/// English names and ISO 639-2/3 codes of the supported languages, so that
+/// data saying `French`, `fra` or `pt-BR` means what it says.
+const LANGUAGE_ALIASES: &[(&str, &[&str])] = &[
+    ("ar", &["arabic", "ara"]),
+    ("bn", &["bengali", "bangla", "ben"]),
+    ("de", &["german", "deutsch", "deu", "ger"]),
+    ("en", &["english", "eng"]),
+    ("es", &["spanish", "español", "spa"]),
+    ("fr", &["french", "français", "fra", "fre"]),
+    ("ja", &["japanese", "jpn"]),
+    ("ko", &["korean", "kor"]),
+    ("pt", &["portuguese", "português", "por"]),
+    ("ru", &["russian", "rus"]),
+    ("sw", &["swahili", "kiswahili", "swa", "swh"]),
+    ("te", &["telugu", "tel"]),
+    ("th", &["thai", "tha"]),
+    ("vi", &["vietnamese", "vie"]),
+    ("zh", &["chinese", "zho", "chi", "cmn"]),
+];
+
+/// The `&'static` ISO 639-1 code of a supported language, from its code in
+/// any case, a BCP 47 tag (`pt-BR`, `zh_Hans`), an ISO 639-2/3 code or its
+/// English name.
 pub fn canonical_lang(code: &str) -> Option<&'static str> {
     let code = code.trim();
-    SUPPORTED_LANGUAGES
+    let primary = code.split(['-', '_']).next().unwrap_or(code);
+    if let Some(l) = SUPPORTED_LANGUAGES
         .iter()
-        .copied()
-        .find(|l| l.eq_ignore_ascii_case(code))
+        .find(|l| l.eq_ignore_ascii_case(primary))
+    {
+        return Some(l);
+    }
+    let lower = code.to_lowercase();
+    let primary = primary.to_lowercase();
+    LANGUAGE_ALIASES
+        .iter()
+        .find(|(_, names)| names.iter().any(|n| *n == lower || *n == primary))
+        .map(|(l, _)| *l)
+}
+
+/// [`canonical_lang`], or an error naming the language and the supported set.
+pub fn supported_lang(lang: &str) -> Result<&'static str, String> {
+    canonical_lang(lang).ok_or_else(|| {
+        format!(
+            "unsupported language `{lang}` (supported: {})",
+            SUPPORTED_LANGUAGES.join(" ")
+        )
+    })
+}
+
+/// The ISO 639-1 code of a supported language named in English (`french`),
+/// lower case: how file names say it.
+pub fn lang_from_name(name: &str) -> Option<&'static str> {
+    LANGUAGE_ALIASES
+        .iter()
+        .find(|(_, names)| names.first() == Some(&name))
+        .map(|(l, _)| *l)
 }
 
 /// Which n-gram detector decides Latin-script text.
@@ -237,13 +287,41 @@ pub fn fidelity_jsonl(
     map_lines(input, output, |obj| {
         let text = str_field(obj, "text")?;
         let lang = str_field(obj, "lang")?;
-        let query = canonical_lang(lang).ok_or_else(|| {
-            format!(
-                "unsupported language `{lang}` (supported: {})",
-                SUPPORTED_LANGUAGES.join(" ")
-            )
-        })?;
+        let query = supported_lang(lang)?;
         let f = measure(det, text, query, opts);
         Ok(f.to_json())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_are_read_in_the_spellings_data_uses() {
+        for (given, code) in [
+            ("fr", "fr"),
+            (" FR ", "fr"),
+            ("pt-BR", "pt"),
+            ("zh_Hans", "zh"),
+            ("French", "fr"),
+            ("português", "pt"),
+            ("jpn", "ja"),
+            ("Thai", "th"),
+        ] {
+            assert_eq!(canonical_lang(given), Some(code), "{given}");
+        }
+        for unknown in ["it", "Italian", "", "xx-fr", "f"] {
+            assert_eq!(canonical_lang(unknown), None, "{unknown}");
+        }
+        assert_eq!(
+            supported_lang("it").unwrap_err(),
+            format!(
+                "unsupported language `it` (supported: {})",
+                SUPPORTED_LANGUAGES.join(" ")
+            )
+        );
+        assert_eq!(lang_from_name("korean"), Some("ko"));
+        assert_eq!(lang_from_name("kor"), None);
+    }
 }

@@ -247,7 +247,7 @@ fn optional_lang(obj: &Map<String, Value>, paths: &[&str]) -> Option<String> {
     paths
         .iter()
         .find_map(|p| get_path(obj, p).and_then(Value::as_str))
-        .map(|s| s.trim().to_lowercase())
+        .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
 }
 
@@ -293,7 +293,7 @@ fn map_with(
         rec.responses.clear();
     }
     if let Some(path) = &overrides.lang {
-        rec.lang = Some(required_text(obj, path)?.trim().to_lowercase());
+        rec.lang = Some(required_text(obj, path)?.trim().to_string());
     }
     if rec.question.trim().is_empty() {
         return Err("empty question".into());
@@ -482,32 +482,15 @@ fn messages_record(o: &FieldMap, obj: &Map<String, Value>) -> Result<RawRecord, 
 /// The query language implied by a file name: `mgsm_fr.tsv`, `fr.jsonl`,
 /// `test_French.jsonl`, `train-ja.parquet`.
 pub fn lang_from_file_name(path: &std::path::Path) -> Option<String> {
-    const NAMES: &[(&str, &str)] = &[
-        ("french", "fr"),
-        ("japanese", "ja"),
-        ("korean", "ko"),
-        ("portuguese", "pt"),
-        ("thai", "th"),
-        ("english", "en"),
-        ("chinese", "zh"),
-        ("spanish", "es"),
-        ("german", "de"),
-        ("russian", "ru"),
-        ("bengali", "bn"),
-        ("swahili", "sw"),
-        ("telugu", "te"),
-        ("arabic", "ar"),
-        ("vietnamese", "vi"),
-    ];
     let name = path.file_name()?.to_string_lossy().to_lowercase();
     let stem = name.split('.').next()?;
     let parts: Vec<&str> = stem.split(['_', '-']).collect();
     for part in parts.iter().rev() {
-        if let Some((_, code)) = NAMES.iter().find(|(n, _)| n == part) {
+        if let Some(code) = crate::lang::lang_from_name(part) {
             return Some(code.to_string());
         }
-        if part.len() == 2 && NAMES.iter().any(|(_, c)| c == part) {
-            return Some(part.to_string());
+        if let Some(code) = crate::lang::SUPPORTED_LANGUAGES.iter().find(|c| *c == part) {
+            return Some(code.to_string());
         }
     }
     None
@@ -567,7 +550,8 @@ mod tests {
         assert_eq!(rec.question, "Combien ?");
         assert_eq!(rec.gold, "18");
         assert_eq!(rec.responses, vec!["x".to_string()]);
-        assert_eq!(rec.lang.as_deref(), Some("fr"));
+        // As the data spells it: `Records` turns it into the ISO 639-1 code.
+        assert_eq!(rec.lang.as_deref(), Some("FR"));
     }
 
     #[test]

@@ -26,8 +26,6 @@ pub enum SourceError {
     Glob { pattern: String, detail: String },
     #[error("{path}: cannot decide the format from its fields ({fields}); pass --format or --map question=FIELD --map response=FIELD --map gold=FIELD")]
     Undecided { path: String, fields: String },
-    #[error("{path}: no records to decide the format from; pass --format")]
-    Empty { path: String },
     #[error(transparent)]
     Read(#[from] ReadError),
 }
@@ -46,28 +44,17 @@ pub struct InputFile {
 }
 
 /// Expands `--input` arguments in order: a glob to its matches (sorted), a
-/// folder to the Arrow/Parquet/JSON files in it (a `save_to_disk` folder).
+/// folder to the Arrow/Parquet/JSON files in it (a `save_to_disk` folder, or
+/// a `DatasetDict` folder's splits in its own order). Folders and globs skip
+/// files that are not data (`state.json`, a README, a lock file).
 pub fn expand_inputs(args: &[String]) -> Result<Vec<PathBuf>, SourceError> {
     let mut files = Vec::new();
     for arg in args {
         let path = Path::new(arg);
-        if path.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|source| ReadError::Io {
-                    path: path.into(),
-                    source,
-                })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && read::classify(p).is_some())
-                .filter(|p| !is_metadata_file(p))
-                .collect();
-            found.sort();
-            if found.is_empty() {
-                return Err(SourceError::NotFound(arg.clone()));
-            }
-            files.extend(found);
+        let found = if path.is_dir() {
+            folder_files(path)?
         } else if path.exists() {
-            files.push(path.to_path_buf());
+            vec![path.to_path_buf()]
         } else {
             let matches = glob::glob(arg).map_err(|e| SourceError::Glob {
                 pattern: arg.clone(),
@@ -75,16 +62,64 @@ pub fn expand_inputs(args: &[String]) -> Result<Vec<PathBuf>, SourceError> {
             })?;
             let mut found: Vec<PathBuf> = matches
                 .filter_map(Result::ok)
-                .filter(|p| p.is_file())
+                .filter(|p| p.is_file() && is_data_file(p))
                 .collect();
             found.sort();
-            if found.is_empty() {
-                return Err(SourceError::NotFound(arg.clone()));
-            }
-            files.extend(found);
+            found
+        };
+        if found.is_empty() {
+            return Err(SourceError::NotFound(arg.clone()));
         }
+        files.extend(found);
     }
     Ok(files)
+}
+
+/// The data files of a `save_to_disk` folder, sorted; for a `DatasetDict`
+/// folder, those of each split folder in the order `dataset_dict.json` lists.
+fn folder_files(folder: &Path) -> Result<Vec<PathBuf>, SourceError> {
+    let io = |source| ReadError::Io {
+        path: folder.into(),
+        source,
+    };
+    let dict = folder.join("dataset_dict.json");
+    if dict.is_file() {
+        let text = std::fs::read(&dict).map_err(|source| ReadError::Io {
+            path: dict.clone(),
+            source,
+        })?;
+        let splits = serde_json::from_slice::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| {
+                v.get("splits")?
+                    .as_array()?
+                    .iter()
+                    .map(|s| s.as_str().map(str::to_string))
+                    .collect::<Option<Vec<String>>>()
+            })
+            .ok_or_else(|| ReadError::Json {
+                path: dict.clone(),
+                detail: "expected {\"splits\": [names of split folders]}".into(),
+            })?;
+        let mut files = Vec::new();
+        for split in splits {
+            files.extend(folder_files(&folder.join(split))?);
+        }
+        return Ok(files);
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(folder)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && is_data_file(p))
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+/// A file a folder or glob contributes: a readable kind, and not the
+/// metadata that `save_to_disk` writes beside the shards.
+fn is_data_file(path: &Path) -> bool {
+    read::classify(path).is_some() && !is_metadata_file(path)
 }
 
 /// `save_to_disk` folders hold `dataset_info.json` and `state.json` beside
@@ -142,7 +177,9 @@ fn decide(
     map: &FieldMap,
 ) -> Result<(Format, Option<String>), SourceError> {
     let display = path.display().to_string();
-    for item in items.by_ref().take(1000) {
+    // The first readable object decides, however far in: malformed rows
+    // before it are rejected one by one later, not taken as the format.
+    for item in items.by_ref() {
         if let Ok(obj) = item?.body {
             let fields: Vec<&str> = obj.keys().map(String::as_str).collect();
             return match Format::detect(&obj) {
@@ -155,7 +192,12 @@ fn decide(
             };
         }
     }
-    Err(SourceError::Empty { path: display })
+    // Nothing to decide from: an empty file contributes no records, and a
+    // file of malformed rows is rejected row by row whatever the format.
+    Ok((
+        Format::Adamame,
+        Some("no readable record; every row is rejected as malformed".into()),
+    ))
 }
 
 /// The embedded corpus as an input.
@@ -251,14 +293,25 @@ impl Iterator for Records {
                     format::map_record(input.format, &self.overrides, &obj)
                 };
                 mapped
-                    .map(|mut rec| {
-                        if rec.lang.is_none() {
-                            rec.lang = self
+                    .and_then(|mut rec| {
+                        rec.lang = match rec.lang.take() {
+                            // A language the detectors do not know would make every
+                            // trace `wrong_language`: the record is malformed.
+                            Some(lang) => match crate::lang::canonical_lang(&lang) {
+                                Some(code) => Some(code.to_string()),
+                                None => {
+                                    return Err(format!(
+                                        "unsupported query language `{lang}` (supported: {})",
+                                        crate::lang::SUPPORTED_LANGUAGES.join(" ")
+                                    ))
+                                }
+                            },
+                            None => self
                                 .default_lang
                                 .clone()
-                                .or_else(|| input.lang_hint.clone());
-                        }
-                        rec
+                                .or_else(|| input.lang_hint.clone()),
+                        };
+                        Ok(rec)
                     })
                     .map_err(|detail| Malformed {
                         detail,

@@ -96,13 +96,25 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReadError + '_ {
 
 fn open_text(path: &Path, compression: Compression) -> Result<Box<dyn BufRead + Send>, ReadError> {
     let file = File::open(path).map_err(io_err(path))?;
-    Ok(match compression {
+    let mut reader: Box<dyn BufRead + Send> = match compression {
         Compression::None => Box::new(BufReader::with_capacity(1 << 20, file)),
         Compression::Gzip => Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file))),
         Compression::Zstd => Box::new(BufReader::new(
             zstd::stream::read::Decoder::new(file).map_err(io_err(path))?,
         )),
-    })
+    };
+    skip_byte_order_mark(reader.as_mut()).map_err(io_err(path))?;
+    Ok(reader)
+}
+
+/// Editors on Windows start UTF-8 files with a byte-order mark; left in, it
+/// would rename a TSV header's first column or make row 0 malformed JSON.
+fn skip_byte_order_mark(reader: &mut dyn BufRead) -> std::io::Result<()> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    if reader.fill_buf()?.starts_with(BOM) {
+        reader.consume(BOM.len());
+    }
+    Ok(())
 }
 
 /// A streaming reader over one file.
@@ -123,7 +135,7 @@ pub fn open(path: &Path, tsv_header: bool) -> Result<Items, ReadError> {
             path,
             tsv_header,
         )?)),
-        FileKind::JsonArray => json_array(open_text(path, compression)?, path),
+        FileKind::JsonArray => json_file(open_text(path, compression)?, path),
         FileKind::Parquet => parquet_rows(path),
         FileKind::ArrowStream => arrow_rows(path),
     }
@@ -205,9 +217,17 @@ pub fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-fn json_array(mut reader: Box<dyn BufRead + Send>, path: &Path) -> Result<Items, ReadError> {
+/// A `.json` file: an array of objects, one object, or JSON Lines under a
+/// `.json` name (what `Dataset.to_json` writes).
+fn json_file(mut reader: Box<dyn BufRead + Send>, path: &Path) -> Result<Items, ReadError> {
     let mut text = Vec::new();
     reader.read_to_end(&mut text).map_err(io_err(path))?;
+    if is_json_lines(&text) {
+        return Ok(json_lines(
+            Box::new(std::io::Cursor::new(text)),
+            path.to_path_buf(),
+        ));
+    }
     let value: Value = serde_json::from_slice(&text).map_err(|e| ReadError::Json {
         path: path.into(),
         detail: e.to_string(),
@@ -235,6 +255,16 @@ fn json_array(mut reader: Box<dyn BufRead + Send>, path: &Path) -> Result<Items,
             },
         })
     })))
+}
+
+/// JSON Lines: the first line alone is a whole object, and more follows.
+fn is_json_lines(text: &[u8]) -> bool {
+    let Some(end) = text.iter().position(|&b| b == b'\n') else {
+        return false;
+    };
+    let (first, rest) = text.split_at(end);
+    rest.iter().any(|b| !b.is_ascii_whitespace())
+        && serde_json::from_slice::<Map<String, Value>>(first).is_ok()
 }
 
 /// TSV: with a header row, fields are named by it; without (MGSM), the
