@@ -111,6 +111,9 @@ struct BuildArgs {
     /// Benchmark files whose questions must not leak (e.g. MGSM-Rev2; repeatable).
     #[arg(long = "decontaminate", value_name = "PATH")]
     decontaminate: Vec<String>,
+    /// Field (dotted path) holding the question in --decontaminate files [default: the format's question, else question, problem, query, prompt, instruction, input, m_query, messages, conversations, text].
+    #[arg(long, value_name = "FIELD")]
+    decontaminate_field: Option<String>,
     /// n-gram size (in words, or characters of unspaced scripts) for decontamination.
     #[arg(long, default_value_t = 13, value_name = "N")]
     decontam_ngram: usize,
@@ -246,6 +249,7 @@ fn build_config(a: &BuildArgs) -> Result<BuildConfig> {
     }
     c.near_dup.threshold = a.near_dup_threshold;
     c.decontaminate = a.decontaminate.clone();
+    c.decontaminate_field = a.decontaminate_field.clone();
     c.decontam_ngram = a.decontam_ngram;
     c.max_per_question = a.max_per_question;
     anyhow::ensure!(
@@ -308,7 +312,7 @@ fn run_build(a: BuildArgs) -> Result<()> {
     progress.finish_and_clear();
     if !a.quiet {
         for d in &report.decisions {
-            eprintln!("auto: {d}");
+            eprintln!("input: {d}");
         }
         eprint!("{}", build::summary_table(&report, started.elapsed()));
     }

@@ -326,6 +326,85 @@ fn decontamination_flags_benchmark_questions() {
 }
 
 #[test]
+fn benchmarks_in_other_shapes_decontaminate_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shared_data();
+    let input = data.join("traces/s1-mgsm/14B_NxN/fr.jsonl");
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(data.join("mgsm-rev2/fr.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let write = |name: &str, shape: &dyn Fn(&serde_json::Value) -> serde_json::Value| {
+        let path = dir.path().join(name);
+        let text: String = rows.iter().map(|r| shape(r).to_string() + "\n").collect();
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    // MATH-style, a chat benchmark with user turns only, and a custom field.
+    let math = write(
+        "math.jsonl",
+        &|r| serde_json::json!({"problem": r["question"], "solution": r["answer"]}),
+    );
+    let chat = write(
+        "chat.jsonl",
+        &|r| serde_json::json!({"messages": [{"role": "user", "content": r["question"]}]}),
+    );
+    let custom = write(
+        "custom.jsonl",
+        &|r| serde_json::json!({"meta": {"q": r["question"]}}),
+    );
+    let contaminated = |bench: &Path, extra: &[&str]| {
+        let out = dir.path().join(format!(
+            "out-{}",
+            bench.file_name().unwrap().to_string_lossy()
+        ));
+        let mut args = vec![
+            "--input",
+            input.to_str().unwrap(),
+            "--decontaminate",
+            bench.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let m = build(&out, &args);
+        assert_accounted(&out, &m);
+        count(&m["rejected_by_reason"]["contaminated"])
+    };
+    let reference = contaminated(&data.join("mgsm-rev2/fr.jsonl"), &[]);
+    assert!(reference > 100, "{reference}");
+    assert_eq!(contaminated(&math, &[]), reference);
+    assert_eq!(contaminated(&chat, &[]), reference);
+    assert_eq!(
+        contaminated(&custom, &["--decontaminate-field", "meta.q"]),
+        reference
+    );
+    // Without the field, no question is found: the run stops and says so.
+    let out = dir.path().join("out-none");
+    let failed = adamame_tests::run(
+        "adamame-data",
+        &[
+            "build",
+            "--quiet",
+            "-i",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--decontaminate",
+            custom.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        stderr.contains("custom.jsonl: no benchmark questions in 250 rows")
+            && stderr.contains("--decontaminate-field"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
 fn sharded_runs_merge_into_the_single_run_dataset() {
     let dir = tempfile::tempdir().unwrap();
     let single = build(

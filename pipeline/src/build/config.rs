@@ -61,6 +61,10 @@ pub struct BuildConfig {
     pub near_dup: NearDup,
     /// Benchmark files whose questions must not leak into the data.
     pub decontaminate: Vec<String>,
+    /// The field (dotted path) holding the question in those files; `None`
+    /// tries the format's question, then the usual field names.
+    #[serde(default)]
+    pub decontaminate_field: Option<String>,
     pub decontam_ngram: usize,
     /// `select`: at most this many traces per question.
     pub max_per_question: Option<usize>,
@@ -82,6 +86,7 @@ impl Default for BuildConfig {
             exact_dedup: true,
             near_dup: NearDup::default(),
             decontaminate: Vec::new(),
+            decontaminate_field: None,
             decontam_ngram: 13,
             max_per_question: None,
             val_fraction: 0.0,

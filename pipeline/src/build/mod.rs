@@ -50,6 +50,8 @@ pub enum BuildError {
     Sink(#[from] SinkError),
     #[error(transparent)]
     Tokenizer(#[from] crate::tokens::TokenizerError),
+    #[error(transparent)]
+    Decontam(#[from] decontam::DecontamError),
     #[error("language detector: {0}")]
     Lang(String),
     #[error("--shard `{0}`: expected I/N with 0 <= I < N")]
@@ -83,7 +85,7 @@ pub struct BuildReport {
     pub stats: Stats,
     pub shards: Vec<ShardInfo>,
     pub rejects: Vec<ShardInfo>,
-    /// One line per input whose format `auto` decided.
+    /// One line per input whose format `auto` decided, and per benchmark file.
     pub decisions: Vec<String>,
 }
 
@@ -131,6 +133,7 @@ pub fn context(config: &BuildConfig) -> Result<process::Context, BuildError> {
     } else {
         Some(decontam::Decontaminator::from_files(
             &config.decontaminate,
+            config.decontaminate_field.as_deref(),
             config.decontam_ngram,
         )?)
     };
@@ -147,7 +150,7 @@ pub fn context(config: &BuildConfig) -> Result<process::Context, BuildError> {
 /// Runs a build end to end and commits the output folder.
 pub fn run(request: &BuildRequest, progress: &ProgressBar) -> Result<BuildReport, BuildError> {
     let inputs = plan(request)?;
-    let decisions = inputs
+    let mut decisions: Vec<String> = inputs
         .iter()
         .filter_map(|i| {
             i.decided
@@ -156,6 +159,14 @@ pub fn run(request: &BuildRequest, progress: &ProgressBar) -> Result<BuildReport
         })
         .collect();
     let ctx = context(&request.config)?;
+    if let Some(index) = &ctx.decontaminator {
+        decisions.extend(index.files().iter().map(|f| {
+            format!(
+                "{}: {} benchmark questions for --decontaminate ({} rows without one)",
+                f.source, f.questions, f.skipped
+            )
+        }));
+    }
     let staged = StagedDir::new(&request.out)?;
     let sharded = request.shard.is_some();
     let mut sinks = Sinks::new(staged.path(), &request.config, sharded)?;
