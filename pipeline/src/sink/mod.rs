@@ -78,7 +78,7 @@ impl StagedDir {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "adamame-out".into());
-        remove_stale_partials(&parent, &name);
+        recover_and_clean(&parent, &name, target)?;
         let temp = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if temp.exists() {
             std::fs::remove_dir_all(&temp).map_err(SinkError::io(&temp))?;
@@ -101,17 +101,22 @@ impl StagedDir {
         &self.target
     }
 
-    /// Moves the finished folder into place, replacing an earlier output.
+    /// Moves the finished folder into place, replacing an earlier output:
+    /// the earlier one is moved aside first, so a run killed between the two
+    /// renames leaves it in `.NAME.old-PID`, which the next run restores.
     pub fn commit(mut self) -> Result<PathBuf, SinkError> {
-        let old = self.temp.with_extension("old");
+        let name = self.temp.file_name().unwrap_or_default().to_string_lossy();
+        let old = self
+            .temp
+            .with_file_name(name.replacen(".partial-", ".old-", 1));
         if self.target.exists() {
             std::fs::rename(&self.target, &old).map_err(SinkError::io(&self.target))?;
         }
         std::fs::rename(&self.temp, &self.target).map_err(SinkError::io(&self.target))?;
-        if old.exists() {
-            std::fs::remove_dir_all(&old).map_err(SinkError::io(&old))?;
-        }
         self.committed = true;
+        // The new output is in place; an earlier one that cannot be removed
+        // now (a busy file on NFS) is removed by the next run.
+        let _ = std::fs::remove_dir_all(&old);
         Ok(self.target.clone())
     }
 }
@@ -124,17 +129,35 @@ impl Drop for StagedDir {
     }
 }
 
-/// Removes `.NAME.partial-*` folders left by killed runs.
-fn remove_stale_partials(parent: &Path, name: &str) {
-    let prefix = format!(".{name}.partial-");
+/// Tidies what earlier runs left beside `target`: a run killed between
+/// [`StagedDir::commit`]'s two renames left the previous output in
+/// `.NAME.old-*` and none at `target`, so it is put back; the other
+/// `.NAME.old-*` and `.NAME.partial-*` folders (killed runs, removals that
+/// failed) are deleted.
+fn recover_and_clean(parent: &Path, name: &str, target: &Path) -> Result<(), SinkError> {
+    let (partial, old) = (format!(".{name}.partial-"), format!(".{name}.old-"));
     let Ok(entries) = std::fs::read_dir(parent) else {
-        return;
+        return Ok(());
     };
+    let mut olds = Vec::new();
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        if file_name.starts_with(&partial) {
             let _ = std::fs::remove_dir_all(entry.path());
+        } else if file_name.starts_with(&old) {
+            olds.push(entry.path());
         }
     }
+    olds.sort();
+    if !target.exists() {
+        if let Some(previous) = olds.iter().find(|p| p.join("manifest.json").is_file()) {
+            std::fs::rename(previous, target).map_err(SinkError::io(previous))?;
+        }
+    }
+    for path in olds.iter().filter(|p| p.exists()) {
+        let _ = std::fs::remove_dir_all(path);
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` atomically (temporary file, then rename).
@@ -175,6 +198,40 @@ mod tests {
             "{\"v\":2}"
         );
         assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_run_killed_between_the_renames_loses_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("out");
+        // Killed after moving the previous output aside, before the new one
+        // arrived: the next run puts the previous output back.
+        let aside = root.path().join(".out.old-4242");
+        std::fs::create_dir(&aside).unwrap();
+        std::fs::write(aside.join("manifest.json"), "{\"v\":1}").unwrap();
+        let staged = StagedDir::new(&target).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(target.join("manifest.json")).unwrap(),
+            "{\"v\":1}"
+        );
+        assert!(!aside.exists());
+        drop(staged);
+        // A leftover that could not be removed does not block the next commit.
+        let stuck = root.path().join(".out.old-7");
+        std::fs::create_dir(&stuck).unwrap();
+        std::fs::write(stuck.join("manifest.json"), "{}").unwrap();
+        let staged = StagedDir::new(&target).unwrap();
+        std::fs::write(staged.path().join("manifest.json"), "{\"v\":2}").unwrap();
+        staged.commit().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(target.join("manifest.json")).unwrap(),
+            "{\"v\":2}"
+        );
+        let names: Vec<_> = std::fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("out")]);
     }
 
     #[test]
