@@ -63,7 +63,8 @@ fn front_matter(stats: &Stats, shards: &[ShardInfo]) -> String {
     let languages: Vec<&String> = stats
         .per_language
         .keys()
-        .filter(|l| l.as_str() != "unknown")
+        // Only codes go into the YAML: nothing there needs quoting.
+        .filter(|l| crate::lang::canonical_lang(l) == Some(l.as_str()))
         .collect();
     let _ = writeln!(y, "license: other");
     let _ = writeln!(y, "pretty_name: AdaMame curated reasoning traces");

@@ -178,6 +178,13 @@ fn explicit_field_mappings_with_a_language_flag() {
     assert!(french > 0 && french < records.len());
     assert!(reasons["wrong_language"].as_u64().unwrap() > 0, "{reasons}");
     assert!(!kept.is_empty());
+    // The manifest records how the fields were read.
+    let m = manifest(&dir.path().join("out-mapped.jsonl"));
+    assert_eq!(
+        m["map"],
+        serde_json::json!({"question": "q.text", "response": "out", "gold": "meta.gold", "lang": null})
+    );
+    assert_eq!(m["lang"], "fr");
 }
 
 #[test]

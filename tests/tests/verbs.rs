@@ -112,6 +112,34 @@ fn score_separates_in_language_from_collapsed_reasoning() {
         "one candidate: pass@1 = pass@k"
     );
     assert_eq!(good["overall"]["questions"], 250);
+    // The CSV and markdown tables land in place, with no temporary files.
+    let tables = dir.path().join("tables");
+    std::fs::create_dir(&tables).unwrap();
+    let (csv, md) = (tables.join("fr.csv"), tables.join("fr.md"));
+    run_ok(
+        "adamame-data",
+        &[
+            "score",
+            "-i",
+            in_lang.to_str().unwrap(),
+            "--csv",
+            csv.to_str().unwrap(),
+            "--markdown",
+            md.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(std::fs::read_to_string(&csv).unwrap().lines().count() >= 2);
+    assert!(std::fs::read_to_string(&md).unwrap().contains("| fr"));
+    assert_eq!(std::fs::read_dir(&tables).unwrap().count(), 2);
+    // Scoring zero candidates per question is refused, not all zeros.
+    let zero = adamame_tests::run(
+        "adamame-data",
+        &["score", "-k", "0", "-i", in_lang.to_str().unwrap()],
+        None,
+    );
+    assert!(!zero.status.success());
+    assert!(String::from_utf8_lossy(&zero.stderr).contains("must be at least 1"));
 }
 
 #[test]

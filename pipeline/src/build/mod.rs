@@ -673,6 +673,13 @@ fn manifest(
         "command": request.command,
         "inputs": if request.inputs.is_empty() { vec![source::EMBEDDED_NAME.to_string()] } else { request.inputs.clone() },
         "format": request.format.name(),
+        "map": {
+            "question": request.map.question,
+            "response": request.map.response,
+            "gold": request.map.gold,
+            "lang": request.map.lang,
+        },
+        "lang": request.lang,
         "shard": request.shard.map(|(i, n)| format!("{i}/{n}")),
         "source_records": stats.source_records,
         "input_records": stats.input,

@@ -2,7 +2,6 @@
 //! Parquet) and `adamame-data prompts` (question/gold sets → verl RL prompts).
 
 use std::collections::HashSet;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -127,13 +126,14 @@ fn write_rl_prompts(path: &Path, prompts: &[RlPrompt]) -> Result<()> {
     let batch = sink::batch::rl_prompts_batch(prompts)?;
     let props =
         sink::shards::writer_properties(&batch.schema(), sink::shards::compression("zstd")?);
-    let temp = path.with_extension("parquet.tmp");
-    let file = File::create(&temp).with_context(|| format!("{}: cannot create", temp.display()))?;
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
-    writer.write(&batch)?;
-    writer.close()?;
-    std::fs::rename(&temp, path).with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
+    sink::write_file_atomic(path, |file, temp| -> Result<()> {
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
+        writer.write(&batch)?;
+        writer
+            .close()
+            .with_context(|| format!("{}: cannot write", temp.display()))?;
+        Ok(())
+    })
 }
 
 pub fn run_export(args: &ExportArgs) -> Result<()> {

@@ -28,7 +28,7 @@ pub struct ScoreArgs {
     #[arg(long, default_value = "default", value_parser = ["default", "paper"])]
     pub preset: String,
     /// Score only the first K candidates of each question (default: all).
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = at_least_one)]
     pub k: Option<usize>,
     /// tokenizer.json for exact reasoning-token counts.
     #[arg(long, value_name = "FILE")]
@@ -42,6 +42,15 @@ pub struct ScoreArgs {
     /// Also write a markdown table shaped like the paper's (metrics × languages).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+}
+
+/// `-k`: a count of candidates, so at least one.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(k) => Ok(k),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// One language's (or the overall) scores; fractions in [0, 1].
@@ -330,12 +339,10 @@ pub fn run(args: &ScoreArgs) -> Result<()> {
         eprintln!("skipped: {s}");
     }
     if let Some(path) = &args.csv {
-        std::fs::write(path, csv(&report))
-            .with_context(|| format!("writing {}", path.display()))?;
+        adamame_pipeline::sink::write_atomic(path, csv(&report).as_bytes())?;
     }
     if let Some(path) = &args.markdown {
-        std::fs::write(path, markdown(&report))
-            .with_context(|| format!("writing {}", path.display()))?;
+        adamame_pipeline::sink::write_atomic(path, markdown(&report).as_bytes())?;
     }
     if args.json {
         let value =

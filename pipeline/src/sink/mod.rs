@@ -162,9 +162,30 @@ fn recover_and_clean(parent: &Path, name: &str, target: &Path) -> Result<(), Sin
 
 /// Writes `bytes` to `path` atomically (temporary file, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SinkError> {
-    let temp = path.with_extension("tmp");
-    std::fs::write(&temp, bytes).map_err(SinkError::io(&temp))?;
-    std::fs::rename(&temp, path).map_err(SinkError::io(path))
+    write_file_atomic(path, |mut file, temp| {
+        std::io::Write::write_all(&mut file, bytes).map_err(SinkError::io(temp))
+    })
+}
+
+/// Writes `path` atomically: `write` fills `.NAME.tmp` beside it (given the
+/// file and its path), which is then renamed into place. On any error the
+/// temporary file is removed, so a failed write leaves nothing behind.
+pub fn write_file_atomic<E: From<SinkError>>(
+    path: &Path,
+    write: impl FnOnce(std::fs::File, &Path) -> Result<(), E>,
+) -> Result<(), E> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = path.with_file_name(format!(".{name}.tmp"));
+    let file = std::fs::File::create(&temp).map_err(SinkError::io(&temp))?;
+    let written = write(file, &temp).and_then(|()| {
+        std::fs::rename(&temp, path)
+            .map_err(SinkError::io(path))
+            .map_err(E::from)
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
 }
 
 #[cfg(test)]
@@ -232,6 +253,21 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("out")]);
+    }
+
+    #[test]
+    fn a_failed_atomic_write_leaves_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("x.parquet");
+        let failed: Result<(), SinkError> = write_file_atomic(&path, |_, temp| {
+            assert!(temp.exists());
+            Err(SinkError::io(temp)(std::io::Error::other("disk full")))
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+        write_atomic(&path, b"ok").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"ok");
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
     }
 
     #[test]
