@@ -179,7 +179,9 @@ fn decide(
     let display = path.display().to_string();
     // The first readable object decides, however far in: malformed rows
     // before it are rejected one by one later, not taken as the format.
+    let mut rows = 0u64;
     for item in items.by_ref() {
+        rows += 1;
         if let Ok(obj) = item?.body {
             let fields: Vec<&str> = obj.keys().map(String::as_str).collect();
             return match Format::detect(&obj) {
@@ -194,10 +196,11 @@ fn decide(
     }
     // Nothing to decide from: an empty file contributes no records, and a
     // file of malformed rows is rejected row by row whatever the format.
-    Ok((
-        Format::Adamame,
-        Some("no readable record; every row is rejected as malformed".into()),
-    ))
+    let why = match rows {
+        0 => "an empty file: no records".to_string(),
+        n => format!("no readable record in {n} rows: each is rejected as malformed"),
+    };
+    Ok((Format::Adamame, Some(why)))
 }
 
 /// The embedded corpus as an input.
