@@ -74,6 +74,17 @@ pub fn run_ok(name: &str, args: &[&str], stdin: Option<&[u8]>) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 stdout")
 }
 
+/// Runs and asserts failure, returning stderr.
+pub fn run_fails(name: &str, args: &[&str]) -> String {
+    let out = run(name, args, None);
+    assert!(
+        !out.status.success(),
+        "{name} {args:?} succeeded:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// `manifest.json` of an output folder.
 pub fn manifest(out: &Path) -> serde_json::Value {
     let bytes = std::fs::read(out.join("manifest.json")).expect("manifest.json");
