@@ -444,6 +444,10 @@ fn sharded_runs_merge_into_the_single_run_dataset() {
         "rejected_by_reason",
         "shards",
         "rejects",
+        "inputs",
+        "format",
+        "map",
+        "lang",
     ] {
         assert_eq!(m[key], single[key], "{key}");
     }
@@ -460,6 +464,66 @@ fn sharded_runs_merge_into_the_single_run_dataset() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("shard 1/3 is missing"));
+
+    // Shard folders that do not add up stop the merge and say why.
+    let merge_fails = |dirs: &[&Path]| {
+        let out = dir.path().join("refused");
+        let mut args = vec!["merge", "--quiet", "--out", out.to_str().unwrap()];
+        args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+        let stderr = adamame_tests::run_fails("adamame-data", &args);
+        assert!(!out.exists());
+        stderr
+    };
+    let copy_of = |from: &Path, name: &str| {
+        let to = dir.path().join(name);
+        std::fs::create_dir_all(to.join("pending")).unwrap();
+        for entry in walk(from) {
+            let rel = entry.strip_prefix(from).unwrap();
+            std::fs::copy(&entry, to.join(rel)).unwrap();
+        }
+        to
+    };
+    let [s0, s1, s2] = [&shard_dirs[0], &shard_dirs[1], &shard_dirs[2]].map(|p| p.as_path());
+    // A shard's kept rows replaced by another shard's file.
+    let swapped = copy_of(s1, "swapped");
+    let kept_file = |d: &Path| d.join(manifest(d)["shards"][0]["path"].as_str().unwrap());
+    std::fs::copy(kept_file(s0), kept_file(&swapped)).unwrap();
+    let stderr = merge_fails(&[s0, &swapped, s2]);
+    assert!(
+        stderr.contains("not the file the manifest lists"),
+        "{stderr}"
+    );
+    // A manifest without its list of reject files.
+    let no_rejects = copy_of(s1, "no_rejects");
+    let mut m1 = manifest(&no_rejects);
+    m1.as_object_mut().unwrap().remove("rejects");
+    std::fs::write(no_rejects.join("manifest.json"), m1.to_string()).unwrap();
+    let stderr = merge_fails(&[s0, &no_rejects, s2]);
+    assert!(stderr.contains("no `rejects`"), "{stderr}");
+    // A shard of a run with another --lang.
+    let other_lang = copy_of(s1, "other_lang");
+    let mut m1 = manifest(&other_lang);
+    m1["lang"] = "fr".into();
+    std::fs::write(other_lang.join("manifest.json"), m1.to_string()).unwrap();
+    let stderr = merge_fails(&[s0, &other_lang, s2]);
+    assert!(
+        stderr.contains("a different run (`lang` differs"),
+        "{stderr}"
+    );
+}
+
+/// Every file under `root`.
+fn walk(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// The output follows the dataframe ecosystem's conventions: pyarrow,

@@ -284,7 +284,8 @@ fn finish_output(
 /// `adamame-data merge`: assembles the outputs of `--shard 0/N` … `--shard
 /// N-1/N` runs into one dataset with the rows of a single-machine run. The
 /// comparing stages (dedup, decontaminate, select) run here, over all
-/// shards in input order. Holds the shards' surviving rows in memory.
+/// shards in input order. Every shard file is checked against its
+/// manifest first. Holds all the shards' rows in memory, rejects included.
 pub fn merge(
     shard_dirs: &[PathBuf],
     out: &Path,
@@ -313,6 +314,7 @@ pub fn merge(
             ))
         })?;
     let mut seen = vec![false; total as usize];
+    let mut shard_of_dir = Vec::new();
     for (dir, m) in shard_dirs.iter().zip(&manifests) {
         let (i, n) = m["shard"]
             .as_str()
@@ -323,15 +325,26 @@ pub fn merge(
                     dir.display()
                 ))
             })?;
-        if n != total || m["config"] != first["config"] || m["inputs"] != first["inputs"] {
+        if n != total {
             return Err(bad(format!(
-                "{}: a different run (shard count, inputs or config differ)",
+                "{}: a different run (shard {i}/{n}, not of {total})",
                 dir.display()
             )));
+        }
+        // Everything that decides the rows must be the same in every shard.
+        for field in SAME_IN_EVERY_SHARD {
+            if m[field] != first[field] {
+                return Err(bad(format!(
+                    "{}: a different run (`{field}` differs from {})",
+                    dir.display(),
+                    shard_dirs[0].display()
+                )));
+            }
         }
         if std::mem::replace(&mut seen[i as usize], true) {
             return Err(bad(format!("{}: shard {i}/{n} given twice", dir.display())));
         }
+        shard_of_dir.push(i);
     }
     if let Some(missing) = seen.iter().position(|s| !s) {
         return Err(bad(format!("shard {missing}/{total} is missing")));
@@ -339,33 +352,63 @@ pub fn merge(
     let config: BuildConfig = serde_json::from_value(first["config"].clone())
         .map_err(|e| bad(format!("shard config: {e}")))?;
     let mut outcomes: Vec<Outcome> = Vec::new();
-    let mut source_records = 0;
-    for (dir, m) in shard_dirs.iter().zip(&manifests) {
-        source_records += m["source_records"].as_u64().unwrap_or(0);
-        for (list, kept) in [(&m["shards"], true), (&m["rejects"], false)] {
-            for shard in list.as_array().into_iter().flatten() {
-                let path = dir.join(shard["path"].as_str().unwrap_or_default());
-                if kept {
-                    outcomes.extend(
-                        sink::readback::read_pending_rows(&path)?
-                            .into_iter()
-                            .map(|r| Outcome::Kept(Box::new(r))),
-                    );
-                } else {
-                    outcomes.extend(
-                        sink::readback::read_pending_rejects(&path)?
-                            .into_iter()
-                            .map(|r| Outcome::Rejected(Box::new(r))),
-                    );
-                }
-            }
+    let (mut source_records, mut input_records) = (0, 0);
+    for ((dir, m), shard) in shard_dirs.iter().zip(&manifests).zip(shard_of_dir) {
+        let field = |name: &str| -> Result<&serde_json::Value, BuildError> {
+            m.get(name)
+                .ok_or_else(|| bad(format!("{}/manifest.json: no `{name}`", dir.display())))
+        };
+        let count = |name: &str| {
+            field(name)?.as_u64().ok_or_else(|| {
+                bad(format!(
+                    "{}/manifest.json: `{name}` is not a count",
+                    dir.display()
+                ))
+            })
+        };
+        let files = |name: &str| -> Result<Vec<ShardInfo>, BuildError> {
+            serde_json::from_value(field(name)?.clone())
+                .map_err(|e| bad(format!("{}/manifest.json: `{name}`: {e}", dir.display())))
+        };
+        source_records += count("source_records")?;
+        input_records += count("input_records")?;
+        let before = outcomes.len();
+        for info in files("shards")? {
+            let rows = sink::readback::read_pending_rows(&info.verify(dir)?)?;
+            outcomes.extend(rows.into_iter().map(|r| Outcome::Kept(Box::new(r))));
+        }
+        for info in files("rejects")? {
+            let rejects = sink::readback::read_pending_rejects(&info.verify(dir)?)?;
+            outcomes.extend(rejects.into_iter().map(|r| Outcome::Rejected(Box::new(r))));
+        }
+        // Each shard holds the records whose position is its index mod N.
+        if let Some(o) = outcomes[before..]
+            .iter()
+            .find(|o| outcome_key(o).0 % total != shard)
+        {
+            return Err(bad(format!(
+                "{}: holds record {} of the input, which is not shard {shard}/{total}'s",
+                dir.display(),
+                outcome_key(o).0
+            )));
         }
     }
-    let key = |o: &Outcome| match o {
-        Outcome::Kept(r) => (r.prov.ordinal, r.prov.candidate_index),
-        Outcome::Rejected(r) => (r.prov.ordinal, r.prov.candidate_index),
-    };
-    outcomes.sort_by_key(key);
+    outcomes.sort_by_key(outcome_key);
+    if let Some(pair) = outcomes
+        .windows(2)
+        .find(|w| outcome_key(&w[0]) == outcome_key(&w[1]))
+    {
+        let (ordinal, candidate) = outcome_key(&pair[0]);
+        return Err(bad(format!(
+            "record {ordinal} (candidate {candidate:?}) is in the shards twice"
+        )));
+    }
+    if outcomes.len() as u64 != input_records {
+        return Err(bad(format!(
+            "the shards' files hold {} rows, their manifests count {input_records}",
+            outcomes.len()
+        )));
+    }
     // Dedup keys are not stored in pending files: recompute them in parallel.
     let near = config.near_dup.clone();
     let dedup_on = config.exact_dedup || near.enabled;
@@ -387,8 +430,13 @@ pub fn merge(
             .as_str()
             .and_then(|f| f.parse().ok())
             .unwrap_or(Format::Auto),
-        map: FieldMap::default(),
-        lang: None,
+        map: FieldMap {
+            question: manifest_text(&first["map"]["question"]),
+            response: manifest_text(&first["map"]["response"]),
+            gold: manifest_text(&first["map"]["gold"]),
+            lang: manifest_text(&first["map"]["lang"]),
+        },
+        lang: manifest_text(&first["lang"]),
         out: out.to_path_buf(),
         config,
         shard: None,
@@ -403,6 +451,30 @@ pub fn merge(
     global.finish(&mut sinks)?;
     sinks.stats.source_records = source_records;
     finish_output(&request, sinks, staged, Vec::new())
+}
+
+/// Manifest fields that decide a shard's rows: shards that differ in one of
+/// them come from different runs.
+const SAME_IN_EVERY_SHARD: [&str; 7] = [
+    "config",
+    "inputs",
+    "format",
+    "map",
+    "lang",
+    "tool_version",
+    "schema_version",
+];
+
+/// Where an outcome sits in the input: (record position, candidate).
+fn outcome_key(o: &Outcome) -> (u64, Option<u32>) {
+    match o {
+        Outcome::Kept(r) => (r.prov.ordinal, r.prov.candidate_index),
+        Outcome::Rejected(r) => (r.prov.ordinal, r.prov.candidate_index),
+    }
+}
+
+fn manifest_text(v: &serde_json::Value) -> Option<String> {
+    v.as_str().map(str::to_string)
 }
 
 /// The stages that compare a row with earlier rows, applied in input order.

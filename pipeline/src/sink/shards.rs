@@ -22,7 +22,7 @@ const ROW_GROUP_ROWS: usize = 16_384;
 const ROW_GROUP_BYTES: usize = 64 << 20;
 
 /// A finished shard, as listed in the manifest.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct ShardInfo {
     /// Path relative to the output folder, with `/` separators.
     pub path: String,
@@ -86,6 +86,28 @@ pub struct ShardWriter {
     rows_per_shard: usize,
     current: Option<(PathBuf, ArrowWriter<BufWriter<HashedFile>>, usize)>,
     parts: Vec<ClosedPart>,
+}
+
+impl ShardInfo {
+    /// Checks the file at `root/path` against the size and SHA-256 listed.
+    pub fn verify(&self, root: &Path) -> Result<PathBuf, SinkError> {
+        let path = root.join(&self.path);
+        let mut hasher = Sha256::new();
+        let bytes = File::open(&path)
+            .and_then(|mut file| std::io::copy(&mut file, &mut hasher))
+            .map_err(SinkError::io(&path))?;
+        let sha256 = hex::encode(hasher.finalize());
+        if bytes != self.bytes || sha256 != self.sha256 {
+            return Err(SinkError::Parquet {
+                context: path.display().to_string(),
+                detail: format!(
+                    "not the file the manifest lists ({} bytes, sha256 {}; listed {} bytes, sha256 {})",
+                    bytes, sha256, self.bytes, self.sha256
+                ),
+            });
+        }
+        Ok(path)
+    }
 }
 
 /// A part file written and closed, before its final name.
