@@ -177,9 +177,22 @@ fn main() {
     keep_freed_memory();
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
+        // `inspect … | head`: the reader has what it wanted.
+        if closed_stdout(&e) {
+            return;
+        }
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// True when `e` is a write to a pipe whose reader has gone.
+fn closed_stdout(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> Result<()> {

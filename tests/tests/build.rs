@@ -271,6 +271,37 @@ fn curated_shards_read_back_through_parquet_and_our_schema() {
     assert!(shown.contains("schema version: 1.0.0"), "{shown}");
     assert!(shown.contains("n_tokens_reasoning"), "{shown}");
     assert!(shown.contains("huggingface"), "{shown}");
+    assert!(shown.contains("rows: 2488"), "{shown}");
+
+    // `inspect … | head`: a reader that stops early ends the run quietly.
+    let mut child = std::process::Command::new(adamame_tests::bin("adamame-data"))
+        .args([
+            "inspect",
+            out.to_str().unwrap(),
+            "-n",
+            "3000",
+            "--width",
+            "1000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 16];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut head).unwrap();
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap();
+    assert!(done.status.success(), "{:?}", done.status);
+    assert_eq!(String::from_utf8_lossy(&done.stderr), "");
+
+    // A `--shard` run's folder shows its pending rows, not its rejects.
+    let shard = dir.path().join("shard");
+    let m = build(&shard, &["--shard", "0/2"]);
+    let shown = run_ok("adamame-data", &["inspect", shard.to_str().unwrap()], None);
+    assert!(
+        shown.contains(&format!("rows: {}", m["kept_records"])),
+        "{shown}"
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -28,15 +29,22 @@ pub fn parquet_files(path: &Path) -> Result<Vec<PathBuf>> {
     if path.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let dir = if path.join("data").is_dir() {
-        path.join("data")
-    } else {
-        path.to_path_buf()
-    };
+    // A finished output keeps its rows in data/, a `--shard` run in pending/.
+    let dir = ["data", "pending"]
+        .iter()
+        .map(|sub| path.join(sub))
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| path.to_path_buf());
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("{}: cannot list", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        // pending/ also holds the shard's rejects, in another schema.
+        .filter(|p| {
+            !dir.ends_with("pending")
+                || p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("pending-"))
+        })
         .collect();
     files.sort();
     anyhow::ensure!(!files.is_empty(), "{}: no .parquet files", dir.display());
@@ -61,52 +69,57 @@ fn truncate_chars(s: &str, width: usize) -> String {
 }
 
 pub fn run(args: &InspectArgs) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     let manifest = args.path.join("manifest.json");
     if manifest.is_file() {
         let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest)?)
             .with_context(|| format!("{}: not valid JSON", manifest.display()))?;
-        println!(
+        writeln!(
+            out,
             "{} ({})",
             args.path.display(),
             m["tool_version"].as_str().unwrap_or("?")
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "input {} = kept {} + rejected {}",
             m["input_records"], m["kept_records"], m["rejected_records"]
-        );
+        )?;
         if let Some(reasons) = m["rejected_by_reason"].as_object() {
             for (r, n) in reasons {
-                println!("  {r:<16} {n}");
+                writeln!(out, "  {r:<16} {n}")?;
             }
         }
-        println!();
+        writeln!(out)?;
     }
     let files = parquet_files(&args.path)?;
     let first = ParquetRecordBatchReaderBuilder::try_new(
         File::open(&files[0]).with_context(|| format!("{}: cannot open", files[0].display()))?,
     )
     .with_context(|| format!("{}: not a readable Parquet file", files[0].display()))?;
-    println!(
+    writeln!(
+        out,
         "schema ({} file(s), first: {}):",
         files.len(),
         files[0].display()
-    );
+    )?;
     for field in first.schema().fields() {
-        println!(
+        writeln!(
+            out,
             "  {:<20} {}{}",
             field.name(),
             field.data_type(),
             if field.is_nullable() { "" } else { " not null" }
-        );
+        )?;
     }
     if let Some(kv) = first.metadata().file_metadata().key_value_metadata() {
         let keys: Vec<&str> = kv.iter().map(|k| k.key.as_str()).collect();
-        println!("metadata keys: {}", keys.join(", "));
+        writeln!(out, "metadata keys: {}", keys.join(", "))?;
         if let Some(v) = kv
             .iter()
             .find(|k| k.key == adamame_schemas::SCHEMA_VERSION_KEY)
         {
-            println!("schema version: {}", v.value.as_deref().unwrap_or("?"));
+            writeln!(out, "schema version: {}", v.value.as_deref().unwrap_or("?"))?;
         }
     }
     let mut rows = 0usize;
@@ -132,11 +145,11 @@ pub fn run(args: &InspectArgs) -> Result<()> {
             }
         }
     }
-    println!("rows: {rows}");
+    writeln!(out, "rows: {rows}")?;
     if !per_lang.is_empty() {
-        println!("per language:");
+        writeln!(out, "per language:")?;
         for (l, n) in &per_lang {
-            println!("  {l:<8} {n:>8}");
+            writeln!(out, "  {l:<8} {n:>8}")?;
         }
     }
     let options = FormatOptions::default().with_null("null");
@@ -148,13 +161,14 @@ pub fn run(args: &InspectArgs) -> Result<()> {
             .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
             .collect::<Result<_, _>>()?;
         for row in 0..batch.num_rows() {
-            println!("\nrow {shown}:");
+            writeln!(out, "\nrow {shown}:")?;
             for (field, f) in batch.schema().fields().iter().zip(&formatters) {
-                println!(
+                writeln!(
+                    out,
                     "  {:<20} {}",
                     field.name(),
                     truncate_chars(&f.value(row).to_string(), args.width)
-                );
+                )?;
             }
             shown += 1;
         }

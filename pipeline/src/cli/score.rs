@@ -347,9 +347,10 @@ pub fn run(args: &ScoreArgs) -> Result<()> {
     if args.json {
         let value =
             serde_json::json!({ "per_language": report.per_language, "overall": report.overall });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        let text = serde_json::to_string_pretty(&value)? + "\n";
+        std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())?;
     } else {
-        print!("{}", table(&report));
+        std::io::Write::write_all(&mut std::io::stdout(), table(&report).as_bytes())?;
     }
     Ok(())
 }
