@@ -181,7 +181,7 @@ fn main() {
         if closed_stdout(&e) {
             return;
         }
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", error_report(&e));
         std::process::exit(1);
     }
 }
@@ -330,4 +330,16 @@ fn run_build(a: BuildArgs) -> Result<()> {
         eprint!("{}", build::summary_table(&report, started.elapsed()));
     }
     Ok(())
+}
+
+/// The error and its causes, each once: our error types already write their
+/// I/O cause into their own message, which `{:#}` would repeat.
+fn error_report(e: &anyhow::Error) -> String {
+    let mut report = e.to_string();
+    for cause in e.chain().skip(1).map(|c| c.to_string()) {
+        if !report.contains(&cause) {
+            report = format!("{report}: {cause}");
+        }
+    }
+    report
 }

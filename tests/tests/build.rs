@@ -541,6 +541,15 @@ fn sharded_runs_merge_into_the_single_run_dataset() {
         stderr.contains("a different run (`lang` differs"),
         "{stderr}"
     );
+    // An I/O error names the file and its cause once.
+    let gone = dir.path().join("gone");
+    let stderr = merge_fails(&[&gone]);
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("gone/manifest.json"), "{stderr}");
 }
 
 /// Every file under `root`.

@@ -112,7 +112,7 @@ fn main() {
         Command::Sft(args) => sft_cli::sft(*args),
     };
     if let Err(e) = result {
-        eprintln!("adamame-train: {e:#}");
+        eprintln!("adamame-train: {}", error_report(&e));
         std::process::exit(1);
     }
 }
@@ -304,4 +304,16 @@ fn generate(args: GenerateArgs) -> Result<()> {
     }
     bar.finish_and_clear();
     Ok(())
+}
+
+/// The error and its causes, each once: our error types already write their
+/// I/O cause into their own message, which `{:#}` would repeat.
+fn error_report(e: &anyhow::Error) -> String {
+    let mut report = e.to_string();
+    for cause in e.chain().skip(1).map(|c| c.to_string()) {
+        if !report.contains(&cause) {
+            report = format!("{report}: {cause}");
+        }
+    }
+    report
 }
