@@ -1,6 +1,6 @@
 //! The line-oriented and reporting verbs of `adamame-data`, end to end.
 
-use adamame_tests::{run_ok, shared_data};
+use adamame_tests::{run_ok, shared_data, string_column};
 
 fn json_lines(text: &str) -> Vec<serde_json::Value> {
     text.lines()
@@ -170,6 +170,93 @@ fn prompts_write_the_rl_schema_of_the_paper() {
     let reference = shared_data().join("rl-prompts/val.parquet");
     assert_eq!(schema_of(&out), schema_of(&reference));
     assert_eq!(adamame_tests::parquet_rows(&out), 250);
+}
+
+/// `reward_model.ground_truth` of every row of a verl prompts file.
+fn ground_truths(path: &std::path::Path) -> Vec<String> {
+    use arrow::array::{Array, StringArray, StructArray};
+    let file = std::fs::File::open(path).unwrap();
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .flat_map(|batch| {
+            let batch = batch.unwrap();
+            let reward = batch.column_by_name("reward_model").unwrap();
+            let reward = reward.as_any().downcast_ref::<StructArray>().unwrap();
+            let truth = reward.column_by_name("ground_truth").unwrap();
+            let truth = truth.as_any().downcast_ref::<StringArray>().unwrap();
+            (0..truth.len())
+                .map(|i| truth.value(i).to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn prompts_read_question_sets_as_people_write_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let prompts = |input: &std::path::Path, extra: &[&str]| {
+        let out = dir.path().join("p.parquet");
+        let mut args = vec![
+            "prompts",
+            "-i",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run_ok("adamame-data", &args, None);
+        ground_truths(&out)
+    };
+    // GSM8K: the gold is the final answer after `####`.
+    let gsm8k = dir.path().join("gsm8k.jsonl");
+    let record = serde_json::json!({
+        "question": "Natalia sold 48 clips in April and half as many in May. How many in all?",
+        "answer": "In May she sold 48/2 = <<48/2=24>>24 clips.\n48+24 = <<48+24=72>>72\n#### 72",
+    });
+    std::fs::write(&gsm8k, record.to_string() + "\n").unwrap();
+    assert_eq!(prompts(&gsm8k, &["--lang", "en"]), ["72"]);
+    // A curated output: its gold, not the model's answer, in its languages.
+    let built = dir.path().join("built");
+    run_ok(
+        "adamame-data",
+        &["build", "--quiet", "-o", built.to_str().unwrap()],
+        None,
+    );
+    let golds = string_column(&built.join("data"), "gold");
+    let truths = prompts(&built.join("data"), &[]);
+    assert_eq!(truths.len(), golds.len());
+    assert!(truths
+        .iter()
+        .zip(&golds)
+        .all(|(t, g)| Some(t.trim()) == g.as_deref().map(str::trim)));
+    // Nothing to make a prompt of: an error, and no file.
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"q\": 1}\n".repeat(30)).unwrap();
+    let out = dir.path().join("none.parquet");
+    let stderr = adamame_tests::run_fails(
+        "adamame-data",
+        &[
+            "prompts",
+            "--format",
+            "mgsm-rev2",
+            "-i",
+            bad.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        stderr.contains("no prompts: all 30 rows were skipped"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("skipped ")).count(),
+        10,
+        "{stderr}"
+    );
+    assert!(!out.exists());
 }
 
 #[test]

@@ -150,14 +150,7 @@ pub fn context(config: &BuildConfig) -> Result<process::Context, BuildError> {
 /// Runs a build end to end and commits the output folder.
 pub fn run(request: &BuildRequest, progress: &ProgressBar) -> Result<BuildReport, BuildError> {
     let inputs = plan(request)?;
-    let mut decisions: Vec<String> = inputs
-        .iter()
-        .filter_map(|i| {
-            i.decided
-                .as_ref()
-                .map(|d| format!("{}: format {} ({d})", i.source, i.format))
-        })
-        .collect();
+    let mut decisions: Vec<String> = inputs.iter().filter_map(InputFile::decision).collect();
     let ctx = context(&request.config)?;
     if let Some(index) = &ctx.decontaminator {
         decisions.extend(index.files().iter().map(|f| {

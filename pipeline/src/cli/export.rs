@@ -11,7 +11,7 @@ use parquet::arrow::ArrowWriter;
 use serde_json::json;
 
 use adamame_pipeline::sink::{self, batch::RlPrompt};
-use adamame_pipeline::source::Records;
+use adamame_pipeline::source::{InputFile, Records};
 use adamame_pipeline::{normalize, prompt};
 
 use super::inspect::{open_batches, parquet_files};
@@ -203,29 +203,38 @@ pub fn run_export(args: &ExportArgs) -> Result<()> {
     Ok(())
 }
 
+/// Skipped rows `prompts` names one by one before it only counts them.
+const SHOWN_SKIPS: usize = 10;
+
 pub fn run_prompts(args: &PromptsArgs) -> Result<()> {
     let (inputs, map) = args.input.plan()?;
+    for decision in inputs.iter().filter_map(InputFile::decision) {
+        eprintln!("input: {decision}");
+    }
     let mut prompts = Vec::new();
     let mut skipped = 0usize;
+    // The first few skipped rows are shown; the rest only counted.
+    let mut skip = |source: &str, row: u64, why: &str| {
+        skipped += 1;
+        if skipped <= SHOWN_SKIPS {
+            eprintln!("skipped {source} row {row}: {why}");
+        }
+    };
     for rec in Records::new(inputs, map, args.input.lang()).questions_only() {
         let rec = rec?;
         let raw = match rec.body {
             Ok(raw) => raw,
             Err(m) => {
-                eprintln!(
-                    "skipped {} row {}: {}",
-                    rec.source, rec.source_row, m.detail
-                );
-                skipped += 1;
+                skip(&rec.source, rec.source_row, &m.detail);
                 continue;
             }
         };
         let Some(lang) = raw.lang else {
-            eprintln!(
-                "skipped {} row {}: no query language (pass --lang)",
-                rec.source, rec.source_row
+            skip(
+                &rec.source,
+                rec.source_row,
+                "no query language (pass --lang)",
             );
-            skipped += 1;
             continue;
         };
         let question = normalize::normalize(&raw.question);
@@ -238,6 +247,11 @@ pub fn run_prompts(args: &PromptsArgs) -> Result<()> {
             split: args.split.clone(),
         });
     }
+    anyhow::ensure!(
+        !prompts.is_empty(),
+        "no prompts: all {skipped} rows were skipped (the first {} are shown above); nothing written",
+        skipped.min(SHOWN_SKIPS)
+    );
     write_rl_prompts(&args.out, &prompts)?;
     eprintln!(
         "wrote {} ({} prompts, {skipped} skipped)",

@@ -81,7 +81,8 @@ impl Format {
             Some(Format::Msvamp)
         } else if has("question") && RESPONSE_FIELDS.iter().any(|f| has(f)) {
             Some(Format::Adamame)
-        } else if has("question") && has("answer") {
+        } else if has("question") && ["answer", "gold", "gold_answer"].iter().any(|f| has(f)) {
+            // A question set: MGSM-Rev2, GSM8K, a curated output, your own.
             Some(Format::MgsmRev2)
         } else {
             None
@@ -298,10 +299,19 @@ fn map_with(
     if rec.question.trim().is_empty() {
         return Err("empty question".into());
     }
+    rec.gold = final_answer_of(&rec.gold);
     if rec.gold.trim().is_empty() {
         return Err("empty gold answer".into());
     }
     Ok(rec)
+}
+
+/// A GSM8K-style gold (`worked solution\n#### 72`) is its final answer.
+fn final_answer_of(gold: &str) -> String {
+    match gold.rsplit_once("####") {
+        Some((_, answer)) => answer.trim().to_string(),
+        None => gold.to_string(),
+    }
 }
 
 /// What a preset reads. Fields that `--map` overrides are not required here.
@@ -383,9 +393,13 @@ fn preset(
         Format::Messages => messages_record(o, obj),
         Format::Mgsm | Format::MgsmRev2 => Ok(RawRecord {
             question: need(&o.question, "question")?,
-            gold: need(&o.gold, "answer")?,
+            // A curated output has both: `gold`, and the model's `answer`.
+            gold: need(
+                &o.gold,
+                first_present(obj, &["gold", "gold_answer"]).unwrap_or("answer"),
+            )?,
             responses: no_responses(&o.response)?,
-            lang: optional_lang(obj, &["lang", "language"]),
+            lang: optional_lang(obj, &["lang", "language", "query_lang"]),
         }),
         Format::Msvamp => Ok(RawRecord {
             question: need(&o.question, "m_query")?,
@@ -552,6 +566,31 @@ mod tests {
         assert_eq!(rec.responses, vec!["x".to_string()]);
         // As the data spells it: `Records` turns it into the ISO 639-1 code.
         assert_eq!(rec.lang.as_deref(), Some("FR"));
+    }
+
+    #[test]
+    fn question_sets_in_their_usual_shapes() {
+        let read = |v: Value| {
+            let o = obj(v);
+            let format = Format::detect(&o).unwrap();
+            map_question(format, &FieldMap::default(), &o).unwrap()
+        };
+        let gsm8k = read(json!({"question": "Q", "answer": "3 + 4 = <<3+4=7>>7\n#### 7"}));
+        assert_eq!(gsm8k.gold, "7");
+        let own = read(json!({"question": "Q", "gold": "12", "lang": "fr"}));
+        assert_eq!((own.gold.as_str(), own.lang.as_deref()), ("12", Some("fr")));
+        // A curated output: the gold, not the model's answer.
+        let curated = read(
+            json!({"question": "Q", "gold": "18", "answer": "\\boxed{17}", "query_lang": "ko"}),
+        );
+        assert_eq!(
+            (curated.gold.as_str(), curated.lang.as_deref()),
+            ("18", Some("ko"))
+        );
+        // Built on, a question set is malformed with a reason, not lost.
+        let o = obj(json!({"question": "Q", "gold": "12"}));
+        let err = map_record(Format::detect(&o).unwrap(), &FieldMap::default(), &o).unwrap_err();
+        assert!(err.starts_with("no response field"), "{err}");
     }
 
     #[test]

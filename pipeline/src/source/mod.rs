@@ -24,7 +24,7 @@ pub enum SourceError {
     NotFound(String),
     #[error("--input `{pattern}`: bad glob: {detail}")]
     Glob { pattern: String, detail: String },
-    #[error("{path}: cannot decide the format from its fields ({fields}); pass --format or --map question=FIELD --map response=FIELD --map gold=FIELD")]
+    #[error("{path}: cannot decide the format from its fields ({fields}); pass --format, or --map question=FIELD --map gold=FIELD (and --map response=FIELD where responses are read)")]
     Undecided { path: String, fields: String },
     #[error(transparent)]
     Read(#[from] ReadError),
@@ -41,6 +41,14 @@ pub struct InputFile {
     pub lang_hint: Option<String>,
     /// Why `auto` chose `format`, for the log.
     pub decided: Option<String>,
+}
+
+impl InputFile {
+    /// "PATH: format F (why)" where `auto` decided the format.
+    pub fn decision(&self) -> Option<String> {
+        let why = self.decided.as_ref()?;
+        Some(format!("{}: format {} ({why})", self.source, self.format))
+    }
 }
 
 /// Expands `--input` arguments in order: a glob to its matches (sorted), a
