@@ -524,6 +524,13 @@ fn sharded_runs_merge_into_the_single_run_dataset() {
         stderr.contains("not the file the manifest lists"),
         "{stderr}"
     );
+    // ... even with a manifest rewritten to match: shard 0's records are
+    // not shard 1's.
+    let mut m1 = manifest(&swapped);
+    m1["shards"][0] = manifest(s0)["shards"][0].clone();
+    std::fs::write(swapped.join("manifest.json"), m1.to_string()).unwrap();
+    let stderr = merge_fails(&[s0, &swapped, s2]);
+    assert!(stderr.contains("which is not shard 1/3's"), "{stderr}");
     // A manifest without its list of reject files.
     let no_rejects = copy_of(s1, "no_rejects");
     let mut m1 = manifest(&no_rejects);

@@ -278,7 +278,7 @@ fn finish_output(
 /// N-1/N` runs into one dataset with the rows of a single-machine run. The
 /// comparing stages (dedup, decontaminate, select) run here, over all
 /// shards in input order. Every shard file is checked against its
-/// manifest first. Holds all the shards' rows in memory, rejects included.
+/// manifest first; the shards are then streamed, merged by input position.
 pub fn merge(
     shard_dirs: &[PathBuf],
     out: &Path,
@@ -344,7 +344,9 @@ pub fn merge(
     }
     let config: BuildConfig = serde_json::from_value(first["config"].clone())
         .map_err(|e| bad(format!("shard config: {e}")))?;
-    let mut outcomes: Vec<Outcome> = Vec::new();
+    // Each shard gives two streams in input order (kept rows, rejects),
+    // checked against their manifests first, then merged by position.
+    let mut streams = Vec::new();
     let (mut source_records, mut input_records) = (0, 0);
     for ((dir, m), shard) in shard_dirs.iter().zip(&manifests).zip(shard_of_dir) {
         let field = |name: &str| -> Result<&serde_json::Value, BuildError> {
@@ -359,57 +361,27 @@ pub fn merge(
                 ))
             })
         };
-        let files = |name: &str| -> Result<Vec<ShardInfo>, BuildError> {
-            serde_json::from_value(field(name)?.clone())
-                .map_err(|e| bad(format!("{}/manifest.json: `{name}`: {e}", dir.display())))
+        let files = |name: &str| -> Result<Vec<PathBuf>, BuildError> {
+            let listed: Vec<ShardInfo> = serde_json::from_value(field(name)?.clone())
+                .map_err(|e| bad(format!("{}/manifest.json: `{name}`: {e}", dir.display())))?;
+            Ok(listed
+                .iter()
+                .map(|info| info.verify(dir))
+                .collect::<Result<_, _>>()?)
         };
         source_records += count("source_records")?;
         input_records += count("input_records")?;
-        let before = outcomes.len();
-        for info in files("shards")? {
-            let rows = sink::readback::read_pending_rows(&info.verify(dir)?)?;
-            outcomes.extend(rows.into_iter().map(|r| Outcome::Kept(Box::new(r))));
-        }
-        for info in files("rejects")? {
-            let rejects = sink::readback::read_pending_rejects(&info.verify(dir)?)?;
-            outcomes.extend(rejects.into_iter().map(|r| Outcome::Rejected(Box::new(r))));
-        }
-        // Each shard holds the records whose position is its index mod N.
-        if let Some(o) = outcomes[before..]
-            .iter()
-            .find(|o| outcome_key(o).0 % total != shard)
-        {
-            return Err(bad(format!(
-                "{}: holds record {} of the input, which is not shard {shard}/{total}'s",
-                dir.display(),
-                outcome_key(o).0
-            )));
+        for (list, kept) in [("shards", true), ("rejects", false)] {
+            streams.push(ShardStream {
+                dir: dir.clone(),
+                shard,
+                outcomes: sink::readback::PendingStream::new(files(list)?, kept),
+                last: None,
+            });
         }
     }
-    outcomes.sort_by_key(outcome_key);
-    if let Some(pair) = outcomes
-        .windows(2)
-        .find(|w| outcome_key(&w[0]) == outcome_key(&w[1]))
-    {
-        let (ordinal, candidate) = outcome_key(&pair[0]);
-        return Err(bad(format!(
-            "record {ordinal} (candidate {candidate:?}) is in the shards twice"
-        )));
-    }
-    if outcomes.len() as u64 != input_records {
-        return Err(bad(format!(
-            "the shards' files hold {} rows, their manifests count {input_records}",
-            outcomes.len()
-        )));
-    }
-    // Dedup keys are not stored in pending files: recompute them in parallel.
     let near = config.near_dup.clone();
     let dedup_on = config.exact_dedup || near.enabled;
-    outcomes.par_iter_mut().for_each(|o| {
-        if let (Outcome::Kept(row), true) = (o, dedup_on) {
-            row.dedup = Some(dedup::keys(&row.question, &row.reasoning, &near));
-        }
-    });
     let request = BuildRequest {
         inputs: first["inputs"]
             .as_array()
@@ -438,12 +410,117 @@ pub fn merge(
     let staged = StagedDir::new(out)?;
     let mut sinks = Sinks::new(staged.path(), &request.config, false)?;
     let mut global = GlobalStages::new(&request.config, false);
-    for outcome in outcomes {
-        global.accept(outcome, &mut sinks)?;
+    let mut merged = merge_by_position(streams, total)?;
+    let mut merged_rows = 0u64;
+    loop {
+        let chunk: Vec<Outcome> = merged.by_ref().take(CHUNK).collect::<Result<_, _>>()?;
+        if chunk.is_empty() {
+            break;
+        }
+        merged_rows += chunk.len() as u64;
+        // Dedup keys are not stored in pending files: recomputed in parallel.
+        let mut chunk = chunk;
+        chunk.par_iter_mut().for_each(|o| {
+            if let (Outcome::Kept(row), true) = (o, dedup_on) {
+                row.dedup = Some(dedup::keys(&row.question, &row.reasoning, &near));
+            }
+        });
+        global.accept_all(chunk, &mut sinks)?;
+    }
+    if merged_rows != input_records {
+        return Err(bad(format!(
+            "the shards' files hold {merged_rows} rows, their manifests count {input_records}"
+        )));
     }
     global.finish(&mut sinks)?;
     sinks.stats.source_records = source_records;
     finish_output(&request, sinks, staged, Vec::new())
+}
+
+/// One shard's kept rows or rejects, in input order.
+struct ShardStream {
+    dir: PathBuf,
+    shard: u64,
+    outcomes: sink::readback::PendingStream,
+    /// The position of the last outcome taken, to check the order.
+    last: Option<(u64, Option<u32>)>,
+}
+
+impl ShardStream {
+    /// The next outcome, checked: it belongs to this shard and comes after
+    /// the one before.
+    fn next_checked(&mut self, total: u64) -> Result<Option<Outcome>, BuildError> {
+        let Some(outcome) = self.outcomes.next().transpose()? else {
+            return Ok(None);
+        };
+        let key = outcome_key(&outcome);
+        if key.0 % total != self.shard {
+            return Err(BuildError::Merge(format!(
+                "{}: holds record {} of the input, which is not shard {}/{total}'s",
+                self.dir.display(),
+                key.0,
+                self.shard
+            )));
+        }
+        if self.last.is_some_and(|last| last >= key) {
+            return Err(BuildError::Merge(format!(
+                "{}: record {} (candidate {:?}) is out of input order",
+                self.dir.display(),
+                key.0,
+                key.1
+            )));
+        }
+        self.last = Some(key);
+        Ok(Some(outcome))
+    }
+}
+
+/// The outcomes of all streams in input order (a k-way merge), holding one
+/// outcome per stream; a position found twice is an error.
+fn merge_by_position(
+    mut streams: Vec<ShardStream>,
+    total: u64,
+) -> Result<impl Iterator<Item = Result<Outcome, BuildError>>, BuildError> {
+    use std::cmp::Reverse;
+    let mut heads: Vec<Option<Outcome>> = Vec::with_capacity(streams.len());
+    let mut heap = std::collections::BinaryHeap::new();
+    for (k, stream) in streams.iter_mut().enumerate() {
+        let head = stream.next_checked(total)?;
+        if let Some(o) = &head {
+            heap.push(Reverse((outcome_key(o), k)));
+        }
+        heads.push(head);
+    }
+    let mut previous: Option<(u64, Option<u32>)> = None;
+    let mut failed = false;
+    Ok(std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        let Reverse((key, k)) = heap.pop()?;
+        let outcome = heads[k].take()?;
+        let mut step = || -> Result<(), BuildError> {
+            if previous == Some(key) {
+                return Err(BuildError::Merge(format!(
+                    "record {} (candidate {:?}) is in the shards twice",
+                    key.0, key.1
+                )));
+            }
+            previous = Some(key);
+            heads[k] = streams[k].next_checked(total)?;
+            if let Some(o) = &heads[k] {
+                heap.push(Reverse((outcome_key(o), k)));
+            }
+            Ok(())
+        };
+        match step() {
+            Ok(()) => Some(Ok(outcome)),
+            Err(e) => {
+                failed = true;
+                Some(Err(e))
+            }
+        }
+    }))
 }
 
 /// Manifest fields that decide a shard's rows: shards that differ in one of

@@ -1,15 +1,16 @@
-//! Reading `--shard` outputs back into rows and rejects, for `merge`.
+//! Reading `--shard` outputs back into rows and rejects, for `merge`:
+//! streamed, a record batch at a time.
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
     Array, BooleanArray, Float64Array, Int32Array, Int64Array, ListArray, RecordBatch, StringArray,
 };
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
-use crate::build::outcome::{Provenance, Reason, Reject, Row, Stage};
+use crate::build::outcome::{Outcome, Provenance, Reason, Reject, Row, Stage};
 use crate::sink::SinkError;
 
 /// Typed access to a batch's columns, with errors naming file and column.
@@ -34,23 +35,88 @@ fn opt(a: &StringArray, i: usize) -> Option<String> {
     a.is_valid(i).then(|| a.value(i).to_string())
 }
 
-fn batches(path: &Path) -> Result<Vec<RecordBatch>, SinkError> {
-    let file = File::open(path).map_err(SinkError::io(path))?;
-    ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(SinkError::parquet_at(path))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(SinkError::parquet_at(path))
+/// Rows read from a pending file at a time: a merge of N shards holds 2N
+/// such batches, whatever the size of the dataset.
+const MERGE_BATCH_ROWS: usize = 256;
+
+/// Streams the outcomes of a shard's pending files (kept rows, or rejects),
+/// file after file, one record batch at a time.
+pub struct PendingStream {
+    files: std::vec::IntoIter<PathBuf>,
+    kept: bool,
+    reader: Option<(PathBuf, ParquetRecordBatchReader)>,
+    buffered: std::vec::IntoIter<Outcome>,
 }
 
-/// Kept rows of a pending file.
-pub fn read_pending_rows(path: &Path) -> Result<Vec<Row>, SinkError> {
-    let mut rows = Vec::new();
-    for batch in batches(path)? {
-        let c = Columns {
-            batch: &batch,
-            path,
-        };
+impl PendingStream {
+    /// `kept`: the files hold kept rows (`pending-*`), else rejects.
+    pub fn new(files: Vec<PathBuf>, kept: bool) -> Self {
+        PendingStream {
+            files: files.into_iter(),
+            kept,
+            reader: None,
+            buffered: Vec::new().into_iter(),
+        }
+    }
+
+    /// The next batch's outcomes; `Ok(None)` when every file is read.
+    fn refill(&mut self) -> Result<Option<()>, SinkError> {
+        loop {
+            if let Some((path, reader)) = &mut self.reader {
+                match reader.next() {
+                    Some(batch) => {
+                        let batch = batch.map_err(SinkError::parquet_at(path))?;
+                        let outcomes: Vec<Outcome> = if self.kept {
+                            rows_of(&batch, path)?
+                                .into_iter()
+                                .map(|r| Outcome::Kept(Box::new(r)))
+                                .collect()
+                        } else {
+                            rejects_of(&batch, path)?
+                                .into_iter()
+                                .map(|r| Outcome::Rejected(Box::new(r)))
+                                .collect()
+                        };
+                        self.buffered = outcomes.into_iter();
+                        return Ok(Some(()));
+                    }
+                    None => self.reader = None,
+                }
+            }
+            let Some(path) = self.files.next() else {
+                return Ok(None);
+            };
+            let file = File::open(&path).map_err(SinkError::io(&path))?;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .and_then(|b| b.with_batch_size(MERGE_BATCH_ROWS).build())
+                .map_err(SinkError::parquet_at(&path))?;
+            self.reader = Some((path, reader));
+        }
+    }
+}
+
+impl Iterator for PendingStream {
+    type Item = Result<Outcome, SinkError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(outcome) = self.buffered.next() {
+                return Some(Ok(outcome));
+            }
+            match self.refill() {
+                Ok(Some(())) => {}
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+/// Kept rows of one record batch of a pending file.
+fn rows_of(batch: &RecordBatch, path: &Path) -> Result<Vec<Row>, SinkError> {
+    let mut rows = Vec::with_capacity(batch.num_rows());
+    {
+        let c = Columns { batch, path };
         let s = |n: &str| c.get::<StringArray>(n);
         let (id, source, query_lang, question, prompt) = (
             s("id")?,
@@ -131,14 +197,11 @@ pub fn read_pending_rows(path: &Path) -> Result<Vec<Row>, SinkError> {
     Ok(rows)
 }
 
-/// Rejects of a pending rejects file.
-pub fn read_pending_rejects(path: &Path) -> Result<Vec<Reject>, SinkError> {
-    let mut rejects = Vec::new();
-    for batch in batches(path)? {
-        let c = Columns {
-            batch: &batch,
-            path,
-        };
+/// Rejects of one record batch of a pending rejects file.
+fn rejects_of(batch: &RecordBatch, path: &Path) -> Result<Vec<Reject>, SinkError> {
+    let mut rejects = Vec::with_capacity(batch.num_rows());
+    {
+        let c = Columns { batch, path };
         let s = |n: &str| c.get::<StringArray>(n);
         let (id, source, stage, reason, detail) = (
             s("id")?,
