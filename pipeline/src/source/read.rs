@@ -220,6 +220,18 @@ pub fn json_kind(v: &Value) -> &'static str {
 /// A `.json` file: an array of objects, one object, or JSON Lines under a
 /// `.json` name (what `Dataset.to_json` writes).
 fn json_file(mut reader: Box<dyn BufRead + Send>, path: &Path) -> Result<Items, ReadError> {
+    // An array is streamed element by element; one object or JSON Lines
+    // are read whole.
+    if skip_whitespace(reader.as_mut()).map_err(io_err(path))? == Some(b'[') {
+        reader.consume(1);
+        return Ok(Box::new(JsonArrayItems {
+            reader,
+            path: path.to_path_buf(),
+            row: 0,
+            element: Vec::new(),
+            state: ArrayState::Open,
+        }));
+    }
     let mut text = Vec::new();
     reader.read_to_end(&mut text).map_err(io_err(path))?;
     if is_json_lines(&text) {
@@ -255,6 +267,145 @@ fn json_file(mut reader: Box<dyn BufRead + Send>, path: &Path) -> Result<Items, 
             },
         })
     })))
+}
+
+/// Skips leading whitespace; the first other byte, left unread.
+fn skip_whitespace(reader: &mut dyn BufRead) -> std::io::Result<Option<u8>> {
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(n) => {
+                let first = buf[n];
+                reader.consume(n);
+                return Ok(Some(first));
+            }
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ArrayState {
+    Open,
+    /// The closing `]` was read; what follows must be whitespace.
+    Closed,
+    Done,
+}
+
+/// The elements of a JSON array, cut at the commas and the closing bracket
+/// outside strings and nested values, so that the file is never held whole
+/// and a bad element is one malformed row.
+struct JsonArrayItems {
+    reader: Box<dyn BufRead + Send>,
+    path: PathBuf,
+    row: u64,
+    element: Vec<u8>,
+    state: ArrayState,
+}
+
+impl JsonArrayItems {
+    fn truncated(&self, detail: &str) -> ReadError {
+        ReadError::Json {
+            path: self.path.clone(),
+            detail: format!("{detail} (after element {})", self.row),
+        }
+    }
+
+    /// The next element's bytes, or `None` after the last.
+    fn next_element(&mut self) -> Result<Option<Vec<u8>>, ReadError> {
+        loop {
+            if self.state != ArrayState::Open {
+                return Ok(None);
+            }
+            self.element.clear();
+            let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+            let closed = loop {
+                let buf = self.reader.fill_buf().map_err(io_err(&self.path))?;
+                if buf.is_empty() {
+                    return Err(self.truncated("the file ends before its array's closing `]`"));
+                }
+                let mut end = None;
+                for (i, &b) in buf.iter().enumerate() {
+                    if in_string {
+                        match b {
+                            _ if escaped => escaped = false,
+                            b'\\' => escaped = true,
+                            b'"' => in_string = false,
+                            _ => {}
+                        }
+                        continue;
+                    }
+                    match b {
+                        b'"' => in_string = true,
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' if depth > 0 => depth -= 1,
+                        b']' => end = Some((i, true)),
+                        b',' if depth == 0 => end = Some((i, false)),
+                        _ => {}
+                    }
+                    if end.is_some() {
+                        break;
+                    }
+                }
+                match end {
+                    Some((i, closed)) => {
+                        self.element.extend_from_slice(&buf[..i]);
+                        self.reader.consume(i + 1);
+                        break closed;
+                    }
+                    None => {
+                        let n = buf.len();
+                        self.element.extend_from_slice(buf);
+                        self.reader.consume(n);
+                    }
+                }
+            };
+            if closed {
+                self.state = ArrayState::Closed;
+            }
+            // `[]`, a trailing comma, or `,,`: no element there.
+            if self.element.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Ok(Some(std::mem::take(&mut self.element)));
+        }
+    }
+}
+
+impl Iterator for JsonArrayItems {
+    type Item = Result<RawItem, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_element() {
+            Ok(Some(bytes)) => {
+                let row = self.row;
+                self.row += 1;
+                Some(Ok(RawItem {
+                    row,
+                    body: parse_json_line(&bytes),
+                }))
+            }
+            Ok(None) if self.state == ArrayState::Closed => {
+                self.state = ArrayState::Done;
+                match skip_whitespace(self.reader.as_mut()) {
+                    Ok(None) => None,
+                    Ok(Some(_)) => Some(Err(self.truncated("more after the array's closing `]`"))),
+                    Err(e) => Some(Err(io_err(&self.path)(e))),
+                }
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.state = ArrayState::Done;
+                Some(Err(e))
+            }
+        }
+    }
 }
 
 /// JSON Lines: the first line alone is a whole object, and more follows.
@@ -453,6 +604,60 @@ mod tests {
         );
         assert_eq!(classify(Path::new("x.parquet.gz")), None);
         assert_eq!(classify(Path::new("x.csv")), None);
+    }
+
+    /// Reads `text` as a `.json` file through a small buffer, so elements
+    /// straddle buffer boundaries: (row, Ok(fields) or the malformed detail).
+    fn read_json(text: &str) -> Result<Vec<(u64, Result<String, String>)>, String> {
+        let reader = Box::new(BufReader::with_capacity(
+            3,
+            std::io::Cursor::new(text.to_string()),
+        ));
+        let items = json_file(reader, Path::new("t.json")).map_err(|e| e.to_string())?;
+        items
+            .map(|item| {
+                let item = item.map_err(|e| e.to_string())?;
+                let body = item
+                    .body
+                    .map(|obj| serde_json::Value::Object(obj).to_string())
+                    .map_err(|m| m.detail);
+                Ok((item.row, body))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn json_arrays_stream_element_by_element() {
+        let text = r#" [ {"q": "a, [b] {c}", "n": [1, {"x": "]"}]},
+            {"q": "esc \" ], q"} , 7, {"bad": tru}, ] "#;
+        let rows = read_json(text).unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (0, Ok(r#"{"q":"a, [b] {c}","n":[1,{"x":"]"}]}"#.to_string())),
+                (1, Ok(r#"{"q":"esc \" ], q"}"#.to_string())),
+                (2, Err("not a JSON object (found a number)".to_string())),
+                (
+                    3,
+                    Err("malformed JSON: expected ident at line 1 column 13".to_string())
+                ),
+            ]
+        );
+        assert_eq!(read_json("[]").unwrap(), vec![]);
+        assert_eq!(
+            read_json(r#"{"a": 1}"#).unwrap(),
+            vec![(0, Ok(r#"{"a":1}"#.to_string()))]
+        );
+        let truncated = read_json(r#"[{"a": 1}, {"a": "#).unwrap_err();
+        assert!(
+            truncated.contains("ends before its array's closing `]` (after element 1)"),
+            "{truncated}"
+        );
+        let trailing = read_json(r#"[{"a": 1}] x"#).unwrap_err();
+        assert!(
+            trailing.contains("more after the array's closing `]`"),
+            "{trailing}"
+        );
     }
 
     #[test]
