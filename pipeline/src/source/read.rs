@@ -606,9 +606,12 @@ mod tests {
         assert_eq!(classify(Path::new("x.csv")), None);
     }
 
+    /// A row's position and its fields as JSON, or why it is malformed.
+    type ReadRow = (u64, Result<String, String>);
+
     /// Reads `text` as a `.json` file through a small buffer, so elements
     /// straddle buffer boundaries: (row, Ok(fields) or the malformed detail).
-    fn read_json(text: &str) -> Result<Vec<(u64, Result<String, String>)>, String> {
+    fn read_json(text: &str) -> Result<Vec<ReadRow>, String> {
         let reader = Box::new(BufReader::with_capacity(
             3,
             std::io::Cursor::new(text.to_string()),
