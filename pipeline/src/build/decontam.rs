@@ -35,6 +35,16 @@ pub struct BenchmarkFile {
     pub skipped: u64,
 }
 
+impl BenchmarkFile {
+    fn new(source: String) -> Self {
+        BenchmarkFile {
+            source,
+            questions: 0,
+            skipped: 0,
+        }
+    }
+}
+
 /// Errors reading benchmark files.
 #[derive(Debug, thiserror::Error)]
 pub enum DecontamError {
@@ -76,11 +86,7 @@ impl Decontaminator {
             let display = path.display().to_string();
             // TSV benchmarks are MGSM's headerless question<TAB>answer.
             let tsv = read::classify(&path).map(|(k, _)| k) == Some(FileKind::Tsv);
-            let mut file = BenchmarkFile {
-                source: display.clone(),
-                questions: 0,
-                skipped: 0,
-            };
+            let mut file = BenchmarkFile::new(display.clone());
             let file_idx = index.files.len() as u32;
             for item in read::open(&path, !tsv)? {
                 let item = item?;
@@ -118,11 +124,7 @@ impl Decontaminator {
         let mut index = Decontaminator {
             n,
             grams: HashMap::new(),
-            files: vec![BenchmarkFile {
-                source: "<texts>".into(),
-                questions: 0,
-                skipped: 0,
-            }],
+            files: vec![BenchmarkFile::new("<texts>".into())],
         };
         for (row, text) in texts.into_iter().enumerate() {
             index.add(text, 0, row as u64);

@@ -86,16 +86,9 @@ pub fn expand_inputs(args: &[String]) -> Result<Vec<PathBuf>, SourceError> {
 /// The data files of a `save_to_disk` folder, sorted; for a `DatasetDict`
 /// folder, those of each split folder in the order `dataset_dict.json` lists.
 fn folder_files(folder: &Path) -> Result<Vec<PathBuf>, SourceError> {
-    let io = |source| ReadError::Io {
-        path: folder.into(),
-        source,
-    };
     let dict = folder.join("dataset_dict.json");
     if dict.is_file() {
-        let text = std::fs::read(&dict).map_err(|source| ReadError::Io {
-            path: dict.clone(),
-            source,
-        })?;
+        let text = std::fs::read(&dict).map_err(read::io_err(&dict))?;
         let splits = serde_json::from_slice::<serde_json::Value>(&text)
             .ok()
             .and_then(|v| {
@@ -116,7 +109,7 @@ fn folder_files(folder: &Path) -> Result<Vec<PathBuf>, SourceError> {
         return Ok(files);
     }
     let mut found: Vec<PathBuf> = std::fs::read_dir(folder)
-        .map_err(io)?
+        .map_err(read::io_err(folder))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file() && is_data_file(p))
         .collect();

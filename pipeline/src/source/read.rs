@@ -87,7 +87,7 @@ pub fn classify(path: &Path) -> Option<(FileKind, Compression)> {
     (text_kind || compression == Compression::None).then_some((kind, compression))
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReadError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReadError + '_ {
     move |source| ReadError::Io {
         path: path.to_path_buf(),
         source,
