@@ -147,13 +147,90 @@ pub fn excerpt(bytes: &[u8], limit: usize) -> String {
     String::from_utf8_lossy(cut).into_owned()
 }
 
+/// A record (a line, an array element) longer than this is rejected as
+/// malformed after reading at most this much of it: a runaway line (a
+/// binary blob, a file without line breaks) must not take the machine's
+/// memory. Real records, even with dozens of candidates, are a few MB.
+pub const MAX_RECORD_BYTES: usize = 256 << 20;
+
+/// The `malformed` detail of a record over [`MAX_RECORD_BYTES`].
+fn too_long(bytes: u64, limit: usize) -> String {
+    format!(
+        "record of {bytes} bytes, over the limit of {}: not read",
+        size(limit)
+    )
+}
+
+/// "256 MiB", or "64 bytes" below a MiB.
+fn size(bytes: usize) -> String {
+    if bytes >= 1 << 20 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// What [`read_line_capped`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    End,
+    /// The whole line is in the buffer.
+    Whole,
+    /// The line has `bytes` bytes; only the first `limit` are in the buffer.
+    TooLong {
+        bytes: u64,
+    },
+}
+
+/// Reads one line, with its `\n`, into `buf` (cleared first), keeping at
+/// most `limit` bytes of it; the rest of a longer line is skipped unread.
+fn read_line_capped(
+    reader: &mut (impl BufRead + ?Sized),
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<Line> {
+    buf.clear();
+    let mut bytes = 0u64;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            break;
+        }
+        let (used, ends) = match memchr::memchr(b'\n', available) {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        let room = limit.saturating_sub(buf.len());
+        buf.extend_from_slice(&available[..used.min(room)]);
+        bytes += used as u64;
+        reader.consume(used);
+        if ends {
+            break;
+        }
+    }
+    Ok(match bytes {
+        0 => Line::End,
+        n if n > limit as u64 => Line::TooLong { bytes: n },
+        _ => Line::Whole,
+    })
+}
+
 /// Streams JSON lines from any reader (files, the embedded corpus).
 pub fn json_lines(reader: Box<dyn BufRead + Send>, path: PathBuf) -> Items {
+    json_lines_capped(reader, path, MAX_RECORD_BYTES)
+}
+
+fn json_lines_capped(reader: Box<dyn BufRead + Send>, path: PathBuf, limit: usize) -> Items {
     Box::new(JsonLines {
         reader,
         path,
         row: 0,
         buf: Vec::new(),
+        limit,
     })
 }
 
@@ -162,24 +239,25 @@ struct JsonLines {
     path: PathBuf,
     row: u64,
     buf: Vec<u8>,
+    limit: usize,
 }
 
 impl Iterator for JsonLines {
     type Item = Result<RawItem, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.buf.clear();
-        match self.reader.read_until(b'\n', &mut self.buf) {
+        let body = match read_line_capped(self.reader.as_mut(), &mut self.buf, self.limit) {
             Err(e) => return Some(Err(io_err(&self.path)(e))),
-            Ok(0) => return None,
-            Ok(_) => {}
-        }
+            Ok(Line::End) => return None,
+            Ok(Line::Whole) => parse_json_line(&self.buf),
+            Ok(Line::TooLong { bytes }) => Err(Malformed {
+                detail: too_long(bytes, self.limit),
+                raw: excerpt(&self.buf, 4096),
+            }),
+        };
         let row = self.row;
         self.row += 1;
-        Some(Ok(RawItem {
-            row,
-            body: parse_json_line(&self.buf),
-        }))
+        Some(Ok(RawItem { row, body }))
     }
 }
 
@@ -219,9 +297,20 @@ pub fn json_kind(v: &Value) -> &'static str {
 
 /// A `.json` file: an array of objects, one object, or JSON Lines under a
 /// `.json` name (what `Dataset.to_json` writes).
-fn json_file(mut reader: Box<dyn BufRead + Send>, path: &Path) -> Result<Items, ReadError> {
-    // An array is streamed element by element; one object or JSON Lines
-    // are read whole.
+fn json_file(reader: Box<dyn BufRead + Send>, path: &Path) -> Result<Items, ReadError> {
+    json_file_capped(reader, path, MAX_RECORD_BYTES)
+}
+
+fn json_file_capped(
+    mut reader: Box<dyn BufRead + Send>,
+    path: &Path,
+    limit: usize,
+) -> Result<Items, ReadError> {
+    let too_big = |what: String| ReadError::Json {
+        path: path.into(),
+        detail: format!("{what}, over the record limit of {}", size(limit)),
+    };
+    // An array is streamed element by element.
     if skip_whitespace(reader.as_mut()).map_err(io_err(path))? == Some(b'[') {
         reader.consume(1);
         return Ok(Box::new(JsonArrayItems {
@@ -229,44 +318,80 @@ fn json_file(mut reader: Box<dyn BufRead + Send>, path: &Path) -> Result<Items, 
             path: path.to_path_buf(),
             row: 0,
             element: Vec::new(),
+            limit,
             state: ArrayState::Open,
         }));
     }
-    let mut text = Vec::new();
-    reader.read_to_end(&mut text).map_err(io_err(path))?;
-    if is_json_lines(&text) {
-        return Ok(json_lines(
-            Box::new(std::io::Cursor::new(text)),
+    // JSON Lines: the first line alone is an object and more text follows.
+    // Streamed like a `.jsonl` file, the lines read so far put back first.
+    let mut head = Vec::new();
+    if let Line::TooLong { bytes } =
+        read_line_capped(reader.as_mut(), &mut head, limit).map_err(io_err(path))?
+    {
+        return Err(too_big(format!("its first line has {bytes} bytes")));
+    }
+    if serde_json::from_slice::<Map<String, Value>>(&head).is_ok()
+        && take_whitespace(reader.as_mut(), &mut head, limit).map_err(io_err(path))?
+    {
+        return Ok(json_lines_capped(
+            Box::new(std::io::Cursor::new(head).chain(reader)),
             path.to_path_buf(),
+            limit,
         ));
+    }
+    // One value, maybe over many lines: read whole, within the limit.
+    let mut text = head;
+    let room = (limit + 1).saturating_sub(text.len()) as u64;
+    reader
+        .take(room)
+        .read_to_end(&mut text)
+        .map_err(io_err(path))?;
+    if text.len() > limit {
+        return Err(too_big("one JSON value of more bytes".into()));
     }
     let value: Value = serde_json::from_slice(&text).map_err(|e| ReadError::Json {
         path: path.into(),
         detail: e.to_string(),
     })?;
-    let items = match value {
-        Value::Array(items) => items,
+    match value {
         // A single object is a one-record file.
-        obj @ Value::Object(_) => vec![obj],
-        other => {
-            return Err(ReadError::Json {
-                path: path.into(),
-                detail: format!("expected an array of objects, found {}", json_kind(&other)),
-            })
+        Value::Object(obj) => Ok(Box::new(std::iter::once(Ok(RawItem {
+            row: 0,
+            body: Ok(obj),
+        })))),
+        other => Err(ReadError::Json {
+            path: path.into(),
+            detail: format!("expected an array of objects, found {}", json_kind(&other)),
+        }),
+    }
+}
+
+/// Moves the whitespace at the reader's front into `taken` (at most `limit`
+/// bytes of it); true when other text follows.
+fn take_whitespace(
+    reader: &mut dyn BufRead,
+    taken: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<bool> {
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(false);
         }
-    };
-    Ok(Box::new(items.into_iter().enumerate().map(|(i, v)| {
-        Ok(RawItem {
-            row: i as u64,
-            body: match v {
-                Value::Object(obj) => Ok(obj),
-                other => Err(Malformed {
-                    detail: format!("not a JSON object (found {})", json_kind(&other)),
-                    raw: excerpt(other.to_string().as_bytes(), 4096),
-                }),
-            },
-        })
-    })))
+        let n = buf
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(buf.len());
+        if taken.len() + n > limit {
+            return Ok(true); // a flood of blank lines: left for the reader to reject
+        }
+        taken.extend_from_slice(&buf[..n]);
+        let more = n < buf.len();
+        reader.consume(n);
+        if more {
+            return Ok(true);
+        }
+    }
 }
 
 /// Skips leading whitespace; the first other byte, left unread.
@@ -305,8 +430,17 @@ struct JsonArrayItems {
     reader: Box<dyn BufRead + Send>,
     path: PathBuf,
     row: u64,
+    /// The current element's first `limit` bytes.
     element: Vec<u8>,
+    limit: usize,
     state: ArrayState,
+}
+
+/// Appends `bytes` to `kept` up to `limit` bytes in all; counts them all.
+fn append_capped(kept: &mut Vec<u8>, seen: &mut u64, bytes: &[u8], limit: usize) {
+    let room = limit.saturating_sub(kept.len());
+    kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    *seen += bytes.len() as u64;
 }
 
 impl JsonArrayItems {
@@ -317,13 +451,15 @@ impl JsonArrayItems {
         }
     }
 
-    /// The next element's bytes, or `None` after the last.
-    fn next_element(&mut self) -> Result<Option<Vec<u8>>, ReadError> {
+    /// The next element's bytes (its first `limit` bytes) and its length,
+    /// or `None` after the last.
+    fn next_element(&mut self) -> Result<Option<(Vec<u8>, u64)>, ReadError> {
         loop {
             if self.state != ArrayState::Open {
                 return Ok(None);
             }
             self.element.clear();
+            let mut bytes = 0u64;
             let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
             let closed = loop {
                 let buf = self.reader.fill_buf().map_err(io_err(&self.path))?;
@@ -355,13 +491,13 @@ impl JsonArrayItems {
                 }
                 match end {
                     Some((i, closed)) => {
-                        self.element.extend_from_slice(&buf[..i]);
+                        append_capped(&mut self.element, &mut bytes, &buf[..i], self.limit);
                         self.reader.consume(i + 1);
                         break closed;
                     }
                     None => {
                         let n = buf.len();
-                        self.element.extend_from_slice(buf);
+                        append_capped(&mut self.element, &mut bytes, buf, self.limit);
                         self.reader.consume(n);
                     }
                 }
@@ -370,10 +506,11 @@ impl JsonArrayItems {
                 self.state = ArrayState::Closed;
             }
             // `[]`, a trailing comma, or `,,`: no element there.
-            if self.element.iter().all(u8::is_ascii_whitespace) {
+            let whole = bytes <= self.limit as u64;
+            if whole && self.element.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Ok(Some(std::mem::take(&mut self.element)));
+            return Ok(Some((std::mem::take(&mut self.element), bytes)));
         }
     }
 }
@@ -383,13 +520,18 @@ impl Iterator for JsonArrayItems {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self.next_element() {
-            Ok(Some(bytes)) => {
+            Ok(Some((element, bytes))) => {
                 let row = self.row;
                 self.row += 1;
-                Some(Ok(RawItem {
-                    row,
-                    body: parse_json_line(&bytes),
-                }))
+                let body = if bytes > self.limit as u64 {
+                    Err(Malformed {
+                        detail: too_long(bytes, self.limit),
+                        raw: excerpt(&element, 4096),
+                    })
+                } else {
+                    parse_json_line(&element)
+                };
+                Some(Ok(RawItem { row, body }))
             }
             Ok(None) if self.state == ArrayState::Closed => {
                 self.state = ArrayState::Done;
@@ -408,16 +550,6 @@ impl Iterator for JsonArrayItems {
     }
 }
 
-/// JSON Lines: the first line alone is a whole object, and more follows.
-fn is_json_lines(text: &[u8]) -> bool {
-    let Some(end) = text.iter().position(|&b| b == b'\n') else {
-        return false;
-    };
-    let (first, rest) = text.split_at(end);
-    rest.iter().any(|b| !b.is_ascii_whitespace())
-        && serde_json::from_slice::<Map<String, Value>>(first).is_ok()
-}
-
 /// TSV: with a header row, fields are named by it; without (MGSM), the
 /// columns are `question` and `answer`. Every line counts as a row.
 fn tsv(
@@ -425,11 +557,20 @@ fn tsv(
     path: &Path,
     header: bool,
 ) -> Result<impl Iterator<Item = Result<RawItem, ReadError>> + Send, ReadError> {
-    let mut lines = reader.split(b'\n').enumerate().peekable();
+    tsv_capped(reader, path, header, MAX_RECORD_BYTES)
+}
+
+fn tsv_capped(
+    reader: Box<dyn BufRead + Send>,
+    path: &Path,
+    header: bool,
+    limit: usize,
+) -> Result<impl Iterator<Item = Result<RawItem, ReadError>> + Send, ReadError> {
+    let mut lines = CappedLines { reader, limit }.enumerate();
     let names: Vec<String> = if header {
         match lines.next() {
             Some((_, line)) => {
-                let line = line.map_err(io_err(path))?;
+                let (line, _) = line.map_err(io_err(path))?;
                 String::from_utf8_lossy(&line)
                     .trim_end_matches('\r')
                     .split('\t')
@@ -443,33 +584,60 @@ fn tsv(
     };
     let path = path.to_path_buf();
     Ok(lines.map(move |(i, line)| {
-        let line = line.map_err(io_err(&path))?;
+        let (line, kind) = line.map_err(io_err(&path))?;
         let malformed = |detail: String| Malformed {
             detail,
             raw: excerpt(&line, 4096),
         };
-        let body = crate::chars::str_from_utf8(&line)
-            .map_err(|e| malformed(format!("invalid UTF-8 at byte {}", e.valid_up_to())))
-            .and_then(|text| {
-                let cells: Vec<&str> = text.trim_end_matches('\r').split('\t').collect();
-                if cells.len() != names.len() {
-                    return Err(malformed(format!(
-                        "expected {} tab-separated fields, found {}",
-                        names.len(),
-                        cells.len()
-                    )));
-                }
-                Ok(names
-                    .iter()
-                    .zip(cells)
-                    .map(|(n, c)| (n.clone(), Value::String(c.to_string())))
-                    .collect())
-            });
+        let text = match kind {
+            Line::TooLong { bytes } => Err(malformed(too_long(bytes, limit))),
+            _ => crate::chars::str_from_utf8(&line)
+                .map_err(|e| malformed(format!("invalid UTF-8 at byte {}", e.valid_up_to()))),
+        };
+        let body = text.and_then(|text| {
+            let cells: Vec<&str> = text.trim_end_matches('\r').split('\t').collect();
+            if cells.len() != names.len() {
+                return Err(malformed(format!(
+                    "expected {} tab-separated fields, found {}",
+                    names.len(),
+                    cells.len()
+                )));
+            }
+            Ok(names
+                .iter()
+                .zip(cells)
+                .map(|(n, c)| (n.clone(), Value::String(c.to_string())))
+                .collect())
+        });
         Ok(RawItem {
             row: i as u64,
             body,
         })
     }))
+}
+
+/// The lines of a text without their `\n`, each cut at `limit` bytes.
+struct CappedLines {
+    reader: Box<dyn BufRead + Send>,
+    limit: usize,
+}
+
+impl Iterator for CappedLines {
+    type Item = std::io::Result<(Vec<u8>, Line)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut line = Vec::new();
+        match read_line_capped(self.reader.as_mut(), &mut line, self.limit) {
+            Err(e) => Some(Err(e)),
+            Ok(Line::End) => None,
+            Ok(kind) => {
+                if kind == Line::Whole && line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                Some(Ok((line, kind)))
+            }
+        }
+    }
 }
 
 /// Converts record batches to JSON objects (nested lists and structs
@@ -609,14 +777,19 @@ mod tests {
     /// A row's position and its fields as JSON, or why it is malformed.
     type ReadRow = (u64, Result<String, String>);
 
-    /// Reads `text` as a `.json` file through a small buffer, so elements
-    /// straddle buffer boundaries: (row, Ok(fields) or the malformed detail).
-    fn read_json(text: &str) -> Result<Vec<ReadRow>, String> {
-        let reader = Box::new(BufReader::with_capacity(
+    /// `text` through a 3-byte buffer, so that records straddle buffer
+    /// boundaries.
+    fn small_buffer(text: &str) -> Box<dyn BufRead + Send> {
+        Box::new(BufReader::with_capacity(
             3,
             std::io::Cursor::new(text.to_string()),
-        ));
-        let items = json_file(reader, Path::new("t.json")).map_err(|e| e.to_string())?;
+        ))
+    }
+
+    /// (row, Ok(fields) or the malformed detail) of each item.
+    fn rows(
+        items: impl Iterator<Item = Result<RawItem, ReadError>>,
+    ) -> Result<Vec<ReadRow>, String> {
         items
             .map(|item| {
                 let item = item.map_err(|e| e.to_string())?;
@@ -627,6 +800,139 @@ mod tests {
                 Ok((item.row, body))
             })
             .collect()
+    }
+
+    /// Reads `text` as a `.json` file.
+    fn read_json(text: &str) -> Result<Vec<ReadRow>, String> {
+        read_json_capped(text, MAX_RECORD_BYTES)
+    }
+
+    fn read_json_capped(text: &str, limit: usize) -> Result<Vec<ReadRow>, String> {
+        rows(
+            json_file_capped(small_buffer(text), Path::new("t.json"), limit)
+                .map_err(|e| e.to_string())?,
+        )
+    }
+
+    #[test]
+    fn json_files_in_json_lines_form_stream_every_line() {
+        // Blank lines are rows too, as in a `.jsonl` file.
+        assert_eq!(
+            read_json("{\"a\": 1}\n\n  \n{\"a\": 2}\n").unwrap(),
+            vec![
+                (0, Ok(r#"{"a":1}"#.to_string())),
+                (1, Err("empty line".to_string())),
+                (2, Err("empty line".to_string())),
+                (3, Ok(r#"{"a":2}"#.to_string())),
+            ]
+        );
+        // One object, on one line or many, is one record.
+        let one = vec![(0, Ok(r#"{"a":1,"b":[2]}"#.to_string()))];
+        assert_eq!(read_json("{\"a\": 1, \"b\": [2]}\n\n").unwrap(), one);
+        assert_eq!(read_json("{\n  \"a\": 1,\n  \"b\": [2]\n}\n").unwrap(), one);
+        let scalar = read_json("7").unwrap_err();
+        assert!(
+            scalar.contains("expected an array of objects, found a number"),
+            "{scalar}"
+        );
+    }
+
+    #[test]
+    fn json_files_in_json_lines_form_are_not_read_whole() {
+        // A reader that fails after two lines: a file read whole would fail
+        // before its first row.
+        struct Gone;
+        impl Read for Gone {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk gone"))
+            }
+        }
+        let text = std::io::Cursor::new(b"{\"a\": 1}\n{\"a\": 2}\n".to_vec());
+        let reader = Box::new(BufReader::new(text.chain(Gone)));
+        let mut items = json_file(reader, Path::new("t.json")).unwrap();
+        for expected in [1, 2] {
+            let obj = items.next().unwrap().unwrap().body.unwrap();
+            assert_eq!(obj["a"], expected);
+        }
+        let err = items.next().unwrap().unwrap_err().to_string();
+        assert!(err.contains("disk gone"), "{err}");
+    }
+
+    #[test]
+    fn a_line_of_exactly_the_limit_is_whole() {
+        let mut buf = Vec::new();
+        let mut text = std::io::Cursor::new(b"abc\nabcd\nab".to_vec());
+        assert_eq!(
+            read_line_capped(&mut text, &mut buf, 4).unwrap(),
+            Line::Whole
+        );
+        assert_eq!(buf, b"abc\n");
+        assert_eq!(
+            read_line_capped(&mut text, &mut buf, 4).unwrap(),
+            Line::TooLong { bytes: 5 }
+        );
+        assert_eq!(buf, b"abcd");
+        assert_eq!(
+            read_line_capped(&mut text, &mut buf, 4).unwrap(),
+            Line::Whole
+        );
+        assert_eq!(buf, b"ab");
+        assert_eq!(read_line_capped(&mut text, &mut buf, 4).unwrap(), Line::End);
+    }
+
+    #[test]
+    fn records_over_the_limit_are_malformed_not_read() {
+        let long = format!("{{\"q\": \"{}\"}}", "x".repeat(100));
+        let over = format!(
+            "record of {} bytes, over the limit of 64 bytes: not read",
+            long.len()
+        );
+        // JSON Lines: the long line (with its line break) is skipped, the next one read.
+        let text = format!("{{\"a\": 1}}\n{long}\n{{\"a\": 2}}\n");
+        let items = json_lines_capped(small_buffer(&text), "t.jsonl".into(), 64);
+        let line_over = format!(
+            "record of {} bytes, over the limit of 64 bytes: not read",
+            long.len() + 1
+        );
+        assert_eq!(
+            rows(items).unwrap(),
+            vec![
+                (0, Ok(r#"{"a":1}"#.to_string())),
+                (1, Err(line_over)),
+                (2, Ok(r#"{"a":2}"#.to_string())),
+            ]
+        );
+        // A JSON array: the long element, then the rest.
+        let text = format!("[{{\"a\": 1}},{long},{{\"a\": 2}}]");
+        assert_eq!(
+            read_json_capped(&text, 64).unwrap(),
+            vec![
+                (0, Ok(r#"{"a":1}"#.to_string())),
+                (1, Err(over.clone())),
+                (2, Ok(r#"{"a":2}"#.to_string())),
+            ]
+        );
+        // TSV: the long line is one malformed row.
+        let text = format!("q\ta\n1\t2\n{}\t3\n4\t5", "y".repeat(100));
+        let items = tsv_capped(small_buffer(&text), Path::new("t.tsv"), true, 64).unwrap();
+        let got = rows(items).unwrap();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0], (1, Ok(r#"{"q":"1","a":"2"}"#.to_string())));
+        assert_eq!(
+            got[1],
+            (
+                2,
+                Err("record of 103 bytes, over the limit of 64 bytes: not read".to_string())
+            )
+        );
+        assert_eq!(got[2], (3, Ok(r#"{"q":"4","a":"5"}"#.to_string())));
+        // A single JSON value over the limit stops the file with a reason.
+        let err =
+            read_json_capped(&format!("{{\n\"q\": \"{}\"}}", "x".repeat(100)), 64).unwrap_err();
+        assert!(
+            err.contains("one JSON value of more bytes, over the record limit"),
+            "{err}"
+        );
     }
 
     #[test]
