@@ -82,7 +82,7 @@ struct BuildArgs {
     #[arg(long)]
     lid: Option<String>,
     /// Reject traces with a smaller share of letters in the query language.
-    #[arg(long, value_name = "FRACTION")]
+    #[arg(long, value_name = "FRACTION", value_parser = cli::parse::share)]
     min_purity: Option<f64>,
     /// Reject traces with any line in another language.
     #[arg(long)]
@@ -106,7 +106,7 @@ struct BuildArgs {
     #[arg(long)]
     no_near_dup: bool,
     /// Estimated Jaccard similarity from which a trace is a near-duplicate.
-    #[arg(long, default_value_t = 0.8, value_name = "J")]
+    #[arg(long, default_value_t = 0.8, value_name = "J", value_parser = cli::parse::similarity)]
     near_dup_threshold: f64,
     /// Benchmark files whose questions must not leak (e.g. MGSM-Rev2; repeatable).
     #[arg(long = "decontaminate", value_name = "PATH")]
@@ -118,16 +118,16 @@ struct BuildArgs {
     #[arg(long, default_value_t = 13, value_name = "N")]
     decontam_ngram: usize,
     /// Keep at most K traces per question, preferring the shortest.
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = cli::parse::at_least_one)]
     max_per_question: Option<usize>,
     /// Share of questions that go to the validation split.
-    #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION", value_parser = cli::parse::share_below_one)]
     val_fraction: f64,
     /// Seed for the train/validation assignment.
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Rows per output shard.
-    #[arg(long, default_value_t = 50_000)]
+    #[arg(long, default_value_t = 50_000, value_parser = cli::parse::at_least_one)]
     rows_per_shard: usize,
     /// Parquet compression: zstd, snappy or none.
     #[arg(long, default_value = "zstd")]
@@ -143,7 +143,7 @@ struct BuildArgs {
     shard: Option<String>,
     /// Threads for the per-record stages (default: all cores); a reader and a
     /// writer thread run beside them. The output does not depend on it.
-    #[arg(long)]
+    #[arg(long, value_parser = cli::parse::at_least_one)]
     threads: Option<usize>,
     /// No progress bar and no summary.
     #[arg(short, long)]
@@ -265,13 +265,8 @@ fn build_config(a: &BuildArgs) -> Result<BuildConfig> {
     c.decontaminate_field = a.decontaminate_field.clone();
     c.decontam_ngram = a.decontam_ngram;
     c.max_per_question = a.max_per_question;
-    anyhow::ensure!(
-        (0.0..1.0).contains(&a.val_fraction),
-        "--val-fraction must be in [0, 1)"
-    );
     c.val_fraction = a.val_fraction;
     c.seed = a.seed;
-    anyhow::ensure!(a.rows_per_shard > 0, "--rows-per-shard must be positive");
     c.rows_per_shard = a.rows_per_shard;
     c.compression = a.compression.clone();
     if let Some(m) = &a.think_marker {
@@ -298,7 +293,7 @@ fn run_build(a: BuildArgs) -> Result<()> {
     };
     if let Some(threads) = a.threads {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
+            .num_threads(threads)
             .build_global()
             .context("--threads: cannot start the thread pool")?;
     }

@@ -675,3 +675,27 @@ fn an_empty_box_is_rejected_as_no_boxed() {
     assert_eq!(count(&m["kept_records"]), 1, "{}", m["rejected_by_reason"]);
     assert_eq!(count(&m["rejected_by_reason"]["no_boxed"]), 1, "{m}");
 }
+
+#[test]
+fn nonsense_thresholds_are_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let out = out.to_str().unwrap();
+    for (flag, value, says) in [
+        ("--min-purity", "90", "0.9 for 90%"),
+        ("--near-dup-threshold", "0", "above 0 and at most 1"),
+        ("--max-per-question", "0", "at least 1"),
+        ("--val-fraction", "1", "below 1"),
+        ("--threads", "0", "at least 1"),
+    ] {
+        let stderr = adamame_tests::run_fails(
+            "adamame-data",
+            &["build", "--quiet", flag, value, "-o", out],
+        );
+        assert!(
+            stderr.contains(flag) && stderr.contains(says),
+            "{flag} {value}: {stderr}"
+        );
+        assert!(!Path::new(out).exists());
+    }
+}

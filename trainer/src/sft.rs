@@ -437,12 +437,42 @@ pub fn write_final(model: &Qwen, tok: &Tok, template: ChatTemplate, dir: &Path) 
     std::fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))
 }
 
-fn setup(cfg: &SftConfig) -> Result<Setup> {
+/// Refuses settings that would train on nonsense (a NaN learning rate
+/// trains until the loss is NaN; a warmup over the whole run never peaks).
+fn check_config(cfg: &SftConfig) -> Result<()> {
+    let mut wrong = Vec::new();
     if cfg.batch_size == 0 || cfg.grad_accum == 0 || cfg.cutoff < 2 {
-        return Err(Error::Config(
-            "--batch-size and --grad-accum must be positive and --cutoff at least 2".into(),
-        ));
+        wrong.push("--batch-size and --grad-accum must be positive and --cutoff at least 2");
     }
+    if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
+        wrong.push("--lr must be a positive number");
+    }
+    if !(0.0..=1.0).contains(&cfg.warmup_ratio) {
+        wrong.push("--warmup-ratio must be a share from 0 to 1");
+    }
+    if !(cfg.adamw.weight_decay.is_finite() && cfg.adamw.weight_decay >= 0.0) {
+        wrong.push("--weight-decay must be 0 or more");
+    }
+    if !(cfg.max_grad_norm.is_finite() && cfg.max_grad_norm >= 0.0) {
+        wrong.push("--max-grad-norm must be 0 (no clipping) or more");
+    }
+    if let Finetune::Lora(lora) = &cfg.finetune {
+        if lora.rank == 0 || !(lora.alpha.is_finite() && lora.alpha > 0.0) {
+            wrong.push("--lora-rank and --lora-alpha must be positive");
+        }
+        if !(0.0..1.0).contains(&lora.dropout) {
+            wrong.push("--lora-dropout must be at least 0 and below 1");
+        }
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Config(wrong.join("; ")))
+    }
+}
+
+fn setup(cfg: &SftConfig) -> Result<Setup> {
+    check_config(cfg)?;
     let train_files = shard_files(&cfg.data_dir, "train")?;
     if train_files.is_empty() {
         return Err(Error::Data(format!(

@@ -282,6 +282,47 @@ fn schema_mismatch_names_file_and_column() {
     assert!(matches!(err, Error::Schema { .. }), "{err}");
 }
 
+#[test]
+fn nonsense_settings_are_refused_before_training() {
+    let data = data_dir(4);
+    let out = tempfile::tempdir().unwrap();
+    let base = tiny_config(data.path(), out.path());
+    // How to spoil a good config, and what the refusal says.
+    type Case = (fn(&mut SftConfig), &'static str);
+    let cases: Vec<Case> = vec![
+        (|c| c.lr = f64::NAN, "--lr must be a positive number"),
+        (|c| c.lr = 0.0, "--lr must be a positive number"),
+        (|c| c.warmup_ratio = 2.0, "--warmup-ratio must be a share"),
+        (
+            |c| c.adamw.weight_decay = -0.1,
+            "--weight-decay must be 0 or more",
+        ),
+        (
+            |c| c.max_grad_norm = f64::INFINITY,
+            "--max-grad-norm must be 0",
+        ),
+        (
+            |c| {
+                c.finetune = Finetune::Lora(LoraConfig {
+                    rank: 0,
+                    dropout: 1.5,
+                    ..LoraConfig::default()
+                })
+            },
+            "--lora-rank and --lora-alpha must be positive; --lora-dropout must be",
+        ),
+    ];
+    for (spoil, says) in cases {
+        let mut cfg = base.clone();
+        spoil(&mut cfg);
+        let err = sft::run(&cfg, &mut sft::Silent).unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err}");
+        assert!(err.to_string().contains(says), "{err}");
+        // Refused before anything was written.
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+    }
+}
+
 /// Stops the run after `at` steps, as a kill after a checkpoint would.
 struct StopAfter(usize);
 impl Observer for StopAfter {

@@ -3,4 +3,5 @@
 pub mod export;
 pub mod input;
 pub mod inspect;
+pub mod parse;
 pub mod score;

@@ -28,7 +28,7 @@ pub struct ScoreArgs {
     #[arg(long, default_value = "default", value_parser = ["default", "paper"])]
     pub preset: String,
     /// Score only the first K candidates of each question (default: all).
-    #[arg(short, long, value_parser = at_least_one)]
+    #[arg(short, long, value_parser = super::parse::at_least_one)]
     pub k: Option<usize>,
     /// tokenizer.json for exact reasoning-token counts.
     #[arg(long, value_name = "FILE")]
@@ -42,15 +42,6 @@ pub struct ScoreArgs {
     /// Also write a markdown table shaped like the paper's (metrics × languages).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
-}
-
-/// `-k`: a count of candidates, so at least one.
-fn at_least_one(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(k) => Ok(k),
-        Err(e) => Err(e.to_string()),
-    }
 }
 
 /// One language's (or the overall) scores; fractions in [0, 1].
