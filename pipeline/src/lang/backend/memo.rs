@@ -4,7 +4,6 @@
 //! cold one. The values are pure functions of the key and the table, so
 //! results do not depend on which thread saw a key first.
 
-use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash};
 
@@ -38,16 +37,5 @@ impl<K: Hash + Eq, V: Copy> TableMemo<K, V> {
 
     pub(super) fn get_or_insert_with(&mut self, key: K, value: impl FnOnce() -> V) -> V {
         *self.values.entry(key).or_insert_with(value)
-    }
-
-    pub(super) fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<V>
-    where
-        K: Borrow<Q>,
-    {
-        self.values.get(key).copied()
-    }
-
-    pub(super) fn insert(&mut self, key: K, value: V) {
-        self.values.insert(key, value);
     }
 }

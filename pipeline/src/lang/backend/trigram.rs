@@ -207,59 +207,81 @@ impl TrigramTable {
         }
         let mut sums = [0.0f64; MAX];
         let mut count = 0usize;
-        // The current word, lowercased; its letters score as a unit (the
-        // n-gram window never crosses a word boundary), remembered per thread.
-        let mut word = String::new();
-        // Names carry no language: a capitalised word that does not start a
-        // sentence is skipped ("Final Answer: Raymond a 14 ans" is French).
-        let mut sentence_start = true;
-        let mut skip = false;
-        let add_word = |word: &mut String, sums: &mut [f64; MAX], count: &mut usize| {
-            if word.is_empty() {
-                return;
-            }
-            let (scores, letters) = self.word_scores(word);
-            for k in 0..n {
-                sums[k] += scores[k];
-            }
-            *count += letters;
-            word.clear();
-        };
-        for c in text.chars() {
-            if !crate::chars::is_alphabetic(c) {
-                if !word.is_empty() || skip {
-                    sentence_start = false;
+        WORD_MEMO.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            memo.claim(self);
+            let mut word = WordBuf::default();
+            let mut add_word = |word: &mut WordBuf| {
+                if word.len == 0 {
+                    return;
                 }
-                add_word(&mut word, &mut sums, &mut count);
-                if matches!(
-                    c,
-                    '.' | '!' | '?' | ':' | ';' | '\n' | '"' | '«' | '“' | '('
-                ) {
-                    sentence_start = true;
+                let (scores, letters) = memo.scores(self, word);
+                for k in 0..n {
+                    sums[k] += scores[k];
                 }
-                skip = false;
-                continue;
-            }
-            if skip {
-                continue;
-            }
-            if word.is_empty() && !sentence_start && c.is_uppercase() {
-                skip = true;
-                continue;
-            }
-            if c.is_ascii() {
-                word.push(c.to_ascii_lowercase());
-            } else {
+                count += *letters;
+                word.clear();
+            };
+            // Names carry no language: a capitalised word that does not start a
+            // sentence is skipped ("Final Answer: Raymond a 14 ans" is French).
+            let mut sentence_start = true;
+            let mut skip = false;
+            let bytes = text.as_bytes();
+            let mut i = 0;
+            while i < bytes.len() {
+                // An ASCII letter (most of a Latin text): the general case
+                // below, without decoding it or asking the Unicode tables.
+                let b = bytes[i];
+                if b.is_ascii_alphabetic() {
+                    i += 1;
+                    if skip {
+                        continue;
+                    }
+                    if word.len == 0 && !sentence_start && b.is_ascii_uppercase() {
+                        skip = true;
+                        continue;
+                    }
+                    word.push_ascii(b.to_ascii_lowercase());
+                    continue;
+                }
+                let Some(c) = text[i..].chars().next() else {
+                    break;
+                };
+                i += c.len_utf8();
+                if !crate::chars::is_alphabetic(c) {
+                    if word.len != 0 || skip {
+                        sentence_start = false;
+                    }
+                    add_word(&mut word);
+                    if matches!(
+                        c,
+                        '.' | '!' | '?' | ':' | ';' | '\n' | '"' | '«' | '“' | '('
+                    ) {
+                        sentence_start = true;
+                    }
+                    skip = false;
+                    continue;
+                }
+                if skip {
+                    continue;
+                }
+                if word.len == 0 && !sentence_start && c.is_uppercase() {
+                    skip = true;
+                    continue;
+                }
                 word.push(crate::chars::to_lowercase_first(c));
             }
-        }
-        add_word(&mut word, &mut sums, &mut count);
+            add_word(&mut word);
+        });
         if count == 0 {
             return Vec::new();
         }
         let max = sums[..n].iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let exps: Vec<f64> = sums[..n].iter().map(|s| (s - max).exp()).collect();
-        let total: f64 = exps.iter().sum();
+        let mut exps = [0.0f64; MAX];
+        for k in 0..n {
+            exps[k] = (sums[k] - max).exp();
+        }
+        let total: f64 = exps[..n].iter().sum();
         let mut out: Vec<Detection> = self
             .langs
             .iter()
@@ -275,6 +297,66 @@ impl TrigramTable {
                 .then(a.lang.cmp(b.lang))
         });
         out
+    }
+}
+
+/// A word being read, lowercased: its first 16 bytes packed into the memo's
+/// key as they come (no string is built for most words); a longer word is
+/// spelled out in full.
+#[derive(Default)]
+struct WordBuf {
+    /// The bytes, zero-padded, little-endian (byte i in bits 8i..8i+8):
+    /// letters are never NUL, so different words never share a key.
+    key: u128,
+    len: usize,
+    /// The whole word, once it is longer than 16 bytes.
+    long: String,
+}
+
+impl WordBuf {
+    #[inline]
+    fn push_ascii(&mut self, b: u8) {
+        if self.len < 16 {
+            self.key |= u128::from(b) << (8 * self.len);
+            self.len += 1;
+        } else {
+            self.push(char::from(b));
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, c: char) {
+        let mut utf8 = [0u8; 4];
+        let bytes = c.encode_utf8(&mut utf8).as_bytes();
+        if self.len + bytes.len() <= 16 {
+            for &b in bytes {
+                self.key |= u128::from(b) << (8 * self.len);
+                self.len += 1;
+            }
+            return;
+        }
+        if self.long.is_empty() {
+            let packed = self.key.to_le_bytes();
+            self.long
+                .push_str(std::str::from_utf8(&packed[..self.len]).unwrap_or_default());
+        }
+        self.long.push(c);
+        self.len += bytes.len();
+    }
+
+    fn clear(&mut self) {
+        self.key = 0;
+        self.len = 0;
+        self.long.clear();
+    }
+
+    /// Calls `f` with the word as text.
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        if self.len > 16 {
+            return f(&self.long);
+        }
+        let packed = self.key.to_le_bytes();
+        f(std::str::from_utf8(&packed[..self.len]).unwrap_or_default())
     }
 }
 
@@ -319,27 +401,15 @@ impl TrigramTable {
         (sums, letters)
     }
 
-    /// [`Self::score_word`] through this thread's memo: the words of a trace
-    /// repeat (the, de, est, ...).
-    fn word_scores(&self, word: &str) -> ([f64; MAX], usize) {
-        if word.len() > MEMO_MAX_WORD_BYTES {
-            return self.score_word(word);
-        }
+    /// [`Self::score_word`] through this thread's memo, as `ranked` asks it.
+    #[cfg(test)]
+    fn word_scores(&self, word: &str) -> WordScores {
+        let mut buf = WordBuf::default();
+        word.chars().for_each(|c| buf.push(c));
         WORD_MEMO.with(|memo| {
             let mut memo = memo.borrow_mut();
-            memo.short.claim(self, MEMO_MAX_WORDS);
-            memo.long.claim(self, MEMO_MAX_WORDS);
-            match short_key(word) {
-                Some(k) => memo.short.get_or_insert_with(k, || self.score_word(word)),
-                None => {
-                    if let Some(v) = memo.long.get(word) {
-                        return v;
-                    }
-                    let v = self.score_word(word);
-                    memo.long.insert(word.into(), v);
-                    v
-                }
-            }
+            memo.claim(self);
+            *memo.scores(self, &buf)
         })
     }
 }
@@ -351,22 +421,58 @@ const MEMO_MAX_WORDS: usize = 1 << 16;
 
 type WordScores = ([f64; MAX], usize);
 
+/// Per thread, the scores of the words seen: the words of a trace repeat
+/// (the, de, est, ...).
 #[derive(Default)]
 struct WordMemo {
-    /// Words of up to 16 bytes, keyed by their bytes (no string compare).
-    short: TableMemo<u128, WordScores>,
-    long: TableMemo<Box<str>, WordScores>,
+    /// The table the scores belong to (its address: tables live for the process).
+    owner: usize,
+    /// Words of up to 16 bytes, keyed by their bytes (no string compare),
+    /// to their place in `scores`: small entries, so that many stay in cache.
+    short: HashMap<u128, u32, BuildHasherDefault<Fx>>,
+    long: HashMap<Box<str>, u32, BuildHasherDefault<Fx>>,
+    scores: Vec<WordScores>,
+    /// The scores of the last word too long to remember.
+    unmemoized: WordScores,
 }
 
-/// A word of up to 16 bytes as one number, zero-padded: letters are never
-/// NUL, so different words never share a key.
-fn short_key(word: &str) -> Option<u128> {
-    let b = word.as_bytes();
-    (b.len() <= 16).then(|| {
-        let mut key = [0u8; 16];
-        key[..b.len()].copy_from_slice(b);
-        u128::from_le_bytes(key)
-    })
+impl WordMemo {
+    /// Makes the memo `table`'s: emptied when it held another table's
+    /// scores, or already [`MEMO_MAX_WORDS`] of them (which bounds its memory).
+    fn claim(&mut self, table: &TrigramTable) {
+        let owner = table as *const TrigramTable as usize;
+        if self.owner != owner || self.scores.len() >= MEMO_MAX_WORDS {
+            self.owner = owner;
+            self.short.clear();
+            self.long.clear();
+            self.scores.clear();
+        }
+    }
+
+    fn scores(&mut self, table: &TrigramTable, word: &WordBuf) -> &WordScores {
+        let at = if word.len <= 16 {
+            match self.short.entry(word.key) {
+                std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    self.scores
+                        .push(word.with_text(|text| table.score_word(text)));
+                    *e.insert(self.scores.len() as u32 - 1)
+                }
+            }
+        } else if word.len > MEMO_MAX_WORD_BYTES {
+            // Not remembered: scored each time.
+            self.unmemoized = table.score_word(&word.long);
+            return &self.unmemoized;
+        } else if let Some(&at) = self.long.get(word.long.as_str()) {
+            at
+        } else {
+            self.scores.push(table.score_word(&word.long));
+            let at = self.scores.len() as u32 - 1;
+            self.long.insert(word.long.as_str().into(), at);
+            at
+        };
+        &self.scores[at as usize]
+    }
 }
 
 thread_local! {
@@ -535,6 +641,37 @@ mod tests {
         assert_eq!(table.map.len(), distinct.len());
         let the = table.map[&key(&['t', 'h', 'e']).unwrap()];
         assert!(the[..3].iter().all(|p| *p < 0.0) && the[3..].iter().all(|p| p.is_nan()));
+    }
+
+    #[test]
+    fn word_buffers_spell_their_words() {
+        for word in [
+            "a",
+            "sixteen_letters!",
+            "seventeen_letters",
+            "fifteen_letterç", // a two-byte letter across the 16-byte line
+            "ações",
+            "anticonstitutionnellement",
+        ] {
+            let mut buf = WordBuf::default();
+            word.chars().for_each(|c| buf.push(c));
+            assert_eq!(buf.len, word.len());
+            assert_eq!(buf.with_text(str::to_string), word);
+            if word.len() <= 16 {
+                let mut packed = [0u8; 16];
+                packed[..word.len()].copy_from_slice(word.as_bytes());
+                assert_eq!(buf.key, u128::from_le_bytes(packed), "{word}");
+            }
+            let mut ascii = WordBuf::default();
+            word.bytes()
+                .filter(u8::is_ascii)
+                .for_each(|b| ascii.push_ascii(b));
+            let kept: String = word.chars().filter(char::is_ascii).collect();
+            assert_eq!(ascii.with_text(str::to_string), kept);
+            buf.clear();
+            buf.push('x');
+            assert_eq!(buf.with_text(str::to_string), "x");
+        }
     }
 
     #[test]
