@@ -514,5 +514,39 @@ fn main() {
                 .sum::<usize>()
         });
         println!("speed math stripping alone: {:.1} MB/s", trace_mb / dt);
+
+        // The per-unit ranking of `measure` on Latin text: the lines of the
+        // traces with under 5% non-ASCII characters. A first pass fills the
+        // per-thread word memo (as a build's first traces do); then passes
+        // for at least a second of CPU, as the thread's CPU clock is coarse.
+        let latin_lines: Vec<&str> = d
+            .all_traces
+            .iter()
+            .flat_map(|t| t.text.lines())
+            .filter(|l| l.len() > 20 && l.chars().filter(|c| !c.is_ascii()).count() * 20 < l.len())
+            .collect();
+        let latin_bytes: usize = latin_lines.iter().map(|l| l.len()).sum();
+        let rank_all = || {
+            latin_lines
+                .iter()
+                .map(|l| det.ranked_fast(l).len())
+                .sum::<usize>()
+        };
+        rank_all();
+        let (passes, dt) = timed(|| {
+            let start = Instant::now();
+            let mut passes = 0usize;
+            while passes == 0 || start.elapsed().as_secs_f64() < 1.0 {
+                rank_all();
+                passes += 1;
+            }
+            passes
+        });
+        println!(
+            "speed ranked_fast on {} mostly-Latin trace lines ({:.1} MB), one core: {:.2} ns/byte",
+            latin_lines.len(),
+            latin_bytes as f64 / 1e6,
+            dt * 1e9 / (passes * latin_bytes) as f64
+        );
     }
 }
