@@ -154,7 +154,7 @@ pub fn excerpt(bytes: &[u8], limit: usize) -> String {
 pub const MAX_RECORD_BYTES: usize = 256 << 20;
 
 /// The `malformed` detail of a record over [`MAX_RECORD_BYTES`].
-fn too_long(bytes: u64, limit: usize) -> String {
+pub(crate) fn too_long(bytes: u64, limit: usize) -> String {
     format!(
         "record of {bytes} bytes, over the limit of {}: not read",
         size(limit)
@@ -172,7 +172,7 @@ fn size(bytes: usize) -> String {
 
 /// What [`read_line_capped`] found.
 #[derive(Debug, PartialEq, Eq)]
-enum Line {
+pub(crate) enum Line {
     End,
     /// The whole line is in the buffer.
     Whole,
@@ -184,7 +184,7 @@ enum Line {
 
 /// Reads one line, with its `\n`, into `buf` (cleared first), keeping at
 /// most `limit` bytes of it; the rest of a longer line is skipped unread.
-fn read_line_capped(
+pub(crate) fn read_line_capped(
     reader: &mut (impl BufRead + ?Sized),
     buf: &mut Vec<u8>,
     limit: usize,
