@@ -161,6 +161,14 @@ pub(crate) fn too_long(bytes: u64, limit: usize) -> String {
     )
 }
 
+/// A record over the limit, with its first bytes for the rejects table.
+fn oversized(head: &[u8], bytes: u64, limit: usize) -> Malformed {
+    Malformed {
+        detail: too_long(bytes, limit),
+        raw: excerpt(head, 4096),
+    }
+}
+
 /// "256 MiB", or "64 bytes" below a MiB.
 fn size(bytes: usize) -> String {
     if bytes >= 1 << 20 {
@@ -250,10 +258,7 @@ impl Iterator for JsonLines {
             Err(e) => return Some(Err(io_err(&self.path)(e))),
             Ok(Line::End) => return None,
             Ok(Line::Whole) => parse_json_line(&self.buf),
-            Ok(Line::TooLong { bytes }) => Err(Malformed {
-                detail: too_long(bytes, self.limit),
-                raw: excerpt(&self.buf, 4096),
-            }),
+            Ok(Line::TooLong { bytes }) => Err(oversized(&self.buf, bytes, self.limit)),
         };
         let row = self.row;
         self.row += 1;
@@ -306,10 +311,6 @@ fn json_file_capped(
     path: &Path,
     limit: usize,
 ) -> Result<Items, ReadError> {
-    let too_big = |what: String| ReadError::Json {
-        path: path.into(),
-        detail: format!("{what}, over the record limit of {}", size(limit)),
-    };
     // An array is streamed element by element.
     if skip_whitespace(reader.as_mut()).map_err(io_err(path))? == Some(b'[') {
         reader.consume(1);
@@ -328,7 +329,13 @@ fn json_file_capped(
     if let Line::TooLong { bytes } =
         read_line_capped(reader.as_mut(), &mut head, limit).map_err(io_err(path))?
     {
-        return Err(too_big(format!("its first line has {bytes} bytes")));
+        return Err(ReadError::Json {
+            path: path.into(),
+            detail: format!(
+                "its first line has {bytes} bytes, over the record limit of {}",
+                size(limit)
+            ),
+        });
     }
     if serde_json::from_slice::<Map<String, Value>>(&head).is_ok()
         && take_whitespace(reader.as_mut(), &mut head, limit).map_err(io_err(path))?
@@ -347,7 +354,13 @@ fn json_file_capped(
         .read_to_end(&mut text)
         .map_err(io_err(path))?;
     if text.len() > limit {
-        return Err(too_big("one JSON value of more bytes".into()));
+        return Err(ReadError::Json {
+            path: path.into(),
+            detail: format!(
+                "a single JSON value larger than the record limit of {}",
+                size(limit)
+            ),
+        });
     }
     let value: Value = serde_json::from_slice(&text).map_err(|e| ReadError::Json {
         path: path.into(),
@@ -524,10 +537,7 @@ impl Iterator for JsonArrayItems {
                 let row = self.row;
                 self.row += 1;
                 let body = if bytes > self.limit as u64 {
-                    Err(Malformed {
-                        detail: too_long(bytes, self.limit),
-                        raw: excerpt(&element, 4096),
-                    })
+                    Err(oversized(&element, bytes, self.limit))
                 } else {
                     parse_json_line(&element)
                 };
@@ -590,7 +600,7 @@ fn tsv_capped(
             raw: excerpt(&line, 4096),
         };
         let text = match kind {
-            Line::TooLong { bytes } => Err(malformed(too_long(bytes, limit))),
+            Line::TooLong { bytes } => Err(oversized(&line, bytes, limit)),
             _ => crate::chars::str_from_utf8(&line)
                 .map_err(|e| malformed(format!("invalid UTF-8 at byte {}", e.valid_up_to()))),
         };
@@ -930,7 +940,7 @@ mod tests {
         let err =
             read_json_capped(&format!("{{\n\"q\": \"{}\"}}", "x".repeat(100)), 64).unwrap_err();
         assert!(
-            err.contains("one JSON value of more bytes, over the record limit"),
+            err.contains("a single JSON value larger than the record limit of 64 bytes"),
             "{err}"
         );
     }
