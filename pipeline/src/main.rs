@@ -115,7 +115,7 @@ struct BuildArgs {
     #[arg(long, value_name = "FIELD")]
     decontaminate_field: Option<String>,
     /// n-gram size (in words, or characters of unspaced scripts) for decontamination.
-    #[arg(long, default_value_t = 13, value_name = "N")]
+    #[arg(long, default_value_t = 13, value_name = "N", value_parser = cli::parse::at_least_one)]
     decontam_ngram: usize,
     /// Keep at most K traces per question, preferring the shortest.
     #[arg(long, value_name = "K", value_parser = cli::parse::at_least_one)]

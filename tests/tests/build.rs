@@ -687,6 +687,7 @@ fn nonsense_thresholds_are_refused_before_the_run() {
         ("--max-per-question", "0", "at least 1"),
         ("--val-fraction", "1", "below 1"),
         ("--threads", "0", "at least 1"),
+        ("--decontam-ngram", "0", "at least 1"),
     ] {
         let stderr = adamame_tests::run_fails(
             "adamame-data",

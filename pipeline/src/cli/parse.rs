@@ -2,7 +2,7 @@
 //! positive, a share that must lie in [0, 1]. clap reports their errors with
 //! the flag's name before anything runs.
 
-/// A count of at least one (`-k`, `--threads`, `--max-per-question`).
+/// A count of at least one (`-k`, `--threads`, `--max-per-question`, n-gram sizes).
 pub fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
