@@ -132,12 +132,17 @@ fn minhash(question: &str, reasoning: &str, shingle: usize) -> [u32; PERMUTATION
 /// (a multiply per slot instead of a whole mix).
 #[inline(always)]
 fn fold(sig: &mut [u32; PERMUTATIONS], hashes: &[u64]) {
+    // The minima are kept in 64-bit lanes (each value fits in 32 bits) and
+    // narrowed once at the end: no narrowing per shingle.
+    let mut wide = sig.map(u64::from);
     for &g in hashes {
         let x = mix(g);
-        for ((slot, &a), &b) in sig.iter_mut().zip(&MULTIPLIERS).zip(&ADDENDS) {
-            let h = (x.wrapping_mul(a).wrapping_add(b) >> 32) as u32;
-            *slot = (*slot).min(h);
+        for ((slot, &a), &b) in wide.iter_mut().zip(&MULTIPLIERS).zip(&ADDENDS) {
+            *slot = (*slot).min(x.wrapping_mul(a).wrapping_add(b) >> 32);
         }
+    }
+    for (slot, w) in sig.iter_mut().zip(wide) {
+        *slot = w as u32;
     }
 }
 
