@@ -125,7 +125,19 @@ pub fn ngram_hashes_of(texts: &[&str], n: usize) -> Vec<u64> {
     if units.len() < n {
         return vec![combine(&units)];
     }
-    units.windows(n).map(combine).collect()
+    // Each gram from the one before: `combine` rotates the i-th unit by 11i,
+    // so dropping the first unit and rotating right by 11 leaves the rest of
+    // the window in place, and the new unit goes in at n - 1 (the same value
+    // as combining every window anew, with O(1) work per gram).
+    let newest = (11 * (n - 1)) as u32;
+    let mut gram = combine(&units[..n]);
+    let mut grams = Vec::with_capacity(units.len() - n + 1);
+    grams.push(gram);
+    for (&oldest, &next) in units.iter().zip(&units[n..]) {
+        gram = (gram ^ oldest).rotate_right(11) ^ next.rotate_left(newest);
+        grams.push(gram);
+    }
+    grams
 }
 
 /// A gram of unit hashes (each already mixed): each rotated by its position
@@ -273,6 +285,22 @@ mod tests {
             let mut fast = Vec::new();
             for_each_unit(&text, |u| fast.push(u));
             proptest::prop_assert_eq!(fast, units_by_unicode_lowercase(&text));
+        }
+
+        #[test]
+        fn rolling_grams_equal_combined_windows(
+            units in proptest::collection::vec(proptest::num::u64::ANY, 1..40),
+            n in 1usize..14,
+        ) {
+            let text: String = units.iter().map(|u| format!("w{u} ")).collect();
+            let mut hashed = Vec::new();
+            for_each_unit(&text, |u| hashed.push(u));
+            let expected: Vec<u64> = if hashed.len() < n {
+                vec![combine(&hashed)]
+            } else {
+                hashed.windows(n).map(combine).collect()
+            };
+            proptest::prop_assert_eq!(ngram_hashes(&text, n), expected);
         }
 
         /// Long mostly-ASCII texts, where whole 64-byte blocks go by runs.
