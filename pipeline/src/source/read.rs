@@ -134,8 +134,9 @@ pub fn open(path: &Path, tsv_header: bool) -> Result<Items, ReadError> {
             open_text(path, compression)?,
             path,
             tsv_header,
+            MAX_RECORD_BYTES,
         )?)),
-        FileKind::JsonArray => json_file(open_text(path, compression)?, path),
+        FileKind::JsonArray => json_file(open_text(path, compression)?, path, MAX_RECORD_BYTES),
         FileKind::Parquet => parquet_rows(path),
         FileKind::ArrowStream => arrow_rows(path),
     }
@@ -301,12 +302,8 @@ pub fn json_kind(v: &Value) -> &'static str {
 }
 
 /// A `.json` file: an array of objects, one object, or JSON Lines under a
-/// `.json` name (what `Dataset.to_json` writes).
-fn json_file(reader: Box<dyn BufRead + Send>, path: &Path) -> Result<Items, ReadError> {
-    json_file_capped(reader, path, MAX_RECORD_BYTES)
-}
-
-fn json_file_capped(
+/// `.json` name (what `Dataset.to_json` writes); records of up to `limit` bytes.
+fn json_file(
     mut reader: Box<dyn BufRead + Send>,
     path: &Path,
     limit: usize,
@@ -561,16 +558,9 @@ impl Iterator for JsonArrayItems {
 }
 
 /// TSV: with a header row, fields are named by it; without (MGSM), the
-/// columns are `question` and `answer`. Every line counts as a row.
+/// columns are `question` and `answer`. Every line counts as a row; rows of
+/// up to `limit` bytes.
 fn tsv(
-    reader: Box<dyn BufRead + Send>,
-    path: &Path,
-    header: bool,
-) -> Result<impl Iterator<Item = Result<RawItem, ReadError>> + Send, ReadError> {
-    tsv_capped(reader, path, header, MAX_RECORD_BYTES)
-}
-
-fn tsv_capped(
     reader: Box<dyn BufRead + Send>,
     path: &Path,
     header: bool,
@@ -818,10 +808,7 @@ mod tests {
     }
 
     fn read_json_capped(text: &str, limit: usize) -> Result<Vec<ReadRow>, String> {
-        rows(
-            json_file_capped(small_buffer(text), Path::new("t.json"), limit)
-                .map_err(|e| e.to_string())?,
-        )
+        rows(json_file(small_buffer(text), Path::new("t.json"), limit).map_err(|e| e.to_string())?)
     }
 
     #[test]
@@ -859,7 +846,7 @@ mod tests {
         }
         let text = std::io::Cursor::new(b"{\"a\": 1}\n{\"a\": 2}\n".to_vec());
         let reader = Box::new(BufReader::new(text.chain(Gone)));
-        let mut items = json_file(reader, Path::new("t.json")).unwrap();
+        let mut items = json_file(reader, Path::new("t.json"), MAX_RECORD_BYTES).unwrap();
         for expected in [1, 2] {
             let obj = items.next().unwrap().unwrap().body.unwrap();
             assert_eq!(obj["a"], expected);
@@ -924,7 +911,7 @@ mod tests {
         );
         // TSV: the long line is one malformed row.
         let text = format!("q\ta\n1\t2\n{}\t3\n4\t5", "y".repeat(100));
-        let items = tsv_capped(small_buffer(&text), Path::new("t.tsv"), true, 64).unwrap();
+        let items = tsv(small_buffer(&text), Path::new("t.tsv"), true, 64).unwrap();
         let got = rows(items).unwrap();
         assert_eq!(got.len(), 3);
         assert_eq!(got[0], (1, Ok(r#"{"q":"1","a":"2"}"#.to_string())));
