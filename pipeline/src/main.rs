@@ -129,7 +129,8 @@ struct BuildArgs {
     /// Rows per output shard.
     #[arg(long, default_value_t = 50_000, value_parser = cli::parse::at_least_one)]
     rows_per_shard: usize,
-    /// Parquet compression: zstd, snappy or none.
+    /// Parquet compression: zstd, snappy or none (with zstd, the rejects
+    /// are written with the faster LZ4).
     #[arg(long, default_value = "zstd")]
     compression: String,
     /// Transcript marker that opens the reasoning.

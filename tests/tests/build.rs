@@ -304,6 +304,48 @@ fn curated_shards_read_back_through_parquet_and_our_schema() {
     );
 }
 
+/// The codecs of every column chunk of the Parquet files under `dir`.
+fn codecs(dir: &Path) -> std::collections::BTreeSet<String> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let mut found = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let file = std::fs::File::open(entry.unwrap().path()).unwrap();
+        let meta = SerializedFileReader::new(file).unwrap().metadata().clone();
+        for group in meta.row_groups() {
+            // The codec's name: a file does not record the zstd level.
+            found.extend(group.columns().iter().map(|c| {
+                let codec = format!("{:?}", c.compression());
+                codec.split('(').next().unwrap().to_string()
+            }));
+        }
+    }
+    found
+}
+
+#[test]
+fn shards_are_zstd_or_snappy_and_rejects_the_fast_codec() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("small.jsonl");
+    let corpus = std::fs::read_to_string(repo().join("pipeline/corpus/default.jsonl")).unwrap();
+    std::fs::write(
+        &input,
+        corpus.lines().take(200).collect::<Vec<_>>().join("\n"),
+    )
+    .unwrap();
+    let input = input.to_str().unwrap();
+    let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+
+    let zstd = dir.path().join("zstd");
+    build(&zstd, &["-i", input]);
+    assert_eq!(codecs(&zstd.join("data")), set(&["ZSTD"]));
+    assert_eq!(codecs(&zstd.join("rejects")), set(&["LZ4_RAW"]));
+
+    let snappy = dir.path().join("snappy");
+    build(&snappy, &["-i", input, "--compression", "snappy"]);
+    assert_eq!(codecs(&snappy.join("data")), set(&["SNAPPY"]));
+    assert_eq!(codecs(&snappy.join("rejects")), set(&["SNAPPY"]));
+}
+
 #[test]
 fn paper_preset_catches_collapse_the_release_missed() {
     // 32B_system/fr: about 200 of 250 traces reason mainly in English; the

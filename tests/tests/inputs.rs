@@ -134,16 +134,34 @@ fn jsonl_gz_zst_json_parquet_and_arrow_folders_agree() {
     std::fs::write(&zst, zstd::encode_all(&jsonl(&records)[..], 3).unwrap()).unwrap();
     let array = dir.path().join("gens.json");
     std::fs::write(&array, serde_json::to_vec(&records).unwrap()).unwrap();
-    let parquet_path = dir.path().join("gens.parquet");
-    let b = batch(&records);
-    let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&parquet_path).unwrap(),
-        b.schema(),
-        None,
-    )
-    .unwrap();
-    w.write(&b).unwrap();
-    w.close().unwrap();
+    // Parquet as pandas, Spark, polars and older Hadoop tools write it.
+    use parquet::basic::Compression;
+    let parquet_files: Vec<_> = [
+        ("uncompressed", Compression::UNCOMPRESSED),
+        ("snappy", Compression::SNAPPY),
+        ("zstd", Compression::ZSTD(Default::default())),
+        ("lz4", Compression::LZ4),
+        ("lz4_raw", Compression::LZ4_RAW),
+        ("gzip", Compression::GZIP(Default::default())),
+    ]
+    .into_iter()
+    .map(|(name, codec)| {
+        let path = dir.path().join(format!("gens-{name}.parquet"));
+        let b = batch(&records);
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_compression(codec)
+            .build();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&path).unwrap(),
+            b.schema(),
+            Some(props),
+        )
+        .unwrap();
+        w.write(&b).unwrap();
+        w.close().unwrap();
+        path
+    })
+    .collect();
     // A `save_to_disk` folder: Arrow IPC stream shards beside metadata files.
     let hf = dir.path().join("hf_dataset");
     std::fs::create_dir(&hf).unwrap();
@@ -151,7 +169,7 @@ fn jsonl_gz_zst_json_parquet_and_arrow_folders_agree() {
     std::fs::write(hf.join("state.json"), "{}").unwrap();
     std::fs::write(hf.join("dataset_info.json"), "{}").unwrap();
 
-    for input in [&gz, &zst, &array, &parquet_path, &hf] {
+    for input in [&gz, &zst, &array, &hf].into_iter().chain(&parquet_files) {
         assert_eq!(
             decisions(input, dir.path(), &[]),
             reference,

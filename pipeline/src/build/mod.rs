@@ -651,7 +651,7 @@ struct Sinks {
 impl Sinks {
     fn new(root: &Path, config: &BuildConfig, pending: bool) -> Result<Self, BuildError> {
         let compression = sink::shards::compression(&config.compression)?;
-        let reject_compression = sink::shards::fastest_of_kind(compression);
+        let reject_compression = sink::shards::reject_compression(compression);
         let rows = config.rows_per_shard;
         let (train, validation, rejects) = if pending {
             let dir = root.join("pending");
