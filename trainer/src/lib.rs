@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod generate;
+pub mod input;
 pub mod logprobs;
 pub mod model;
 pub mod optim;

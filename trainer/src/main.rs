@@ -1,10 +1,11 @@
 //! adamame-train: thin command line over the adamame-trainer library.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use adamame_trainer::generate::{Completion, Generator, SamplingParams};
+use adamame_trainer::input::Batches;
 use adamame_trainer::logprobs::tokens_logprobs;
 use adamame_trainer::model::weights::parse_dtype;
 use adamame_trainer::model::{Qwen, Trainable};
@@ -135,18 +136,9 @@ fn load(args: &ModelArgs) -> Result<(Qwen, Tok)> {
     Ok((model, tok))
 }
 
-/// One input line: the parsed value, or why it could not be parsed.
-fn read_lines<T: for<'de> Deserialize<'de>>() -> Result<Vec<std::result::Result<T, String>>> {
-    let stdin = std::io::stdin();
-    let mut out = Vec::new();
-    for line in stdin.lock().lines() {
-        let line = line.context("reading stdin")?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        out.push(serde_json::from_str::<T>(&line).map_err(|e| format!("invalid input line: {e}")));
-    }
-    Ok(out)
+/// The JSON lines on stdin, a batch at a time.
+fn stdin_batches(batch_size: usize) -> Batches<std::io::StdinLock<'static>> {
+    Batches::new(std::io::stdin().lock(), batch_size)
 }
 
 fn write_line(out: &mut impl Write, v: &Value) -> Result<()> {
@@ -160,10 +152,14 @@ struct TextLine {
 
 fn logprobs(args: LogprobsArgs) -> Result<()> {
     let (model, tok) = load(&args.model)?;
-    let lines = read_lines::<TextLine>()?;
+    let mut input = stdin_batches(args.model.batch_size);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for group in lines.chunks(args.model.batch_size.max(1)) {
+    loop {
+        let group = input.next_batch::<TextLine>().context("reading stdin")?;
+        if group.is_empty() {
+            break;
+        }
         let encoded: Vec<std::result::Result<Vec<u32>, String>> = group
             .iter()
             .map(|l| match l {
@@ -195,8 +191,10 @@ fn logprobs(args: LogprobsArgs) -> Result<()> {
             };
             write_line(&mut out, &v)?;
         }
+        // Each batch's answers as soon as they are known.
+        out.flush().context("writing stdout")?;
     }
-    out.flush().context("writing stdout")
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -238,24 +236,28 @@ fn generate(args: GenerateArgs) -> Result<()> {
         eos_ids,
         params,
     };
-    let lines = read_lines::<PromptLine>()?;
+    // Prompts are read as they come, so their number is not known ahead.
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
-        let bar =
-            ProgressBar::with_draw_target(Some(lines.len() as u64), ProgressDrawTarget::stderr());
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} prompts [{elapsed_precise}] {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template("{spinner} {pos} prompts [{elapsed_precise}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         bar
     };
+    let mut input = stdin_batches(args.model.batch_size);
     let start = Instant::now();
     let mut tokens = 0usize;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut index = 0u64;
-    for group in lines.chunks(args.model.batch_size.max(1)) {
+    loop {
+        let group = input.next_batch::<PromptLine>().context("reading stdin")?;
+        if group.is_empty() {
+            break;
+        }
         let encoded: Vec<std::result::Result<Vec<u32>, String>> = group
             .iter()
             .map(|l| {

@@ -98,3 +98,51 @@ fn generate_writes_n_completions_per_prompt_in_order() {
     assert_eq!(out[2]["id"], 2);
     assert_eq!(run(&args, input), out, "seeded sampling is reproducible");
 }
+
+#[test]
+fn logprobs_answers_each_batch_before_the_input_ends() {
+    let model = fixture("qwen3-tiny");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_adamame-train"))
+        .args([
+            "logprobs",
+            "--model",
+            model.to_str().unwrap(),
+            "--batch-size",
+            "1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (answers, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(stdout) {
+            let _ = answers.send(line.unwrap());
+        }
+    });
+    let mut ask = |line: &[u8]| {
+        stdin.write_all(line).unwrap();
+        stdin.flush().unwrap();
+        let answer = received
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("an answer while stdin is still open");
+        serde_json::from_str::<Value>(&answer).unwrap()
+    };
+    // Each answer is read while stdin is still open: nothing waits for its end.
+    let scored = ask(b"{\"text\": \"one two three\"}\n");
+    assert!(!scored["tokens"].as_array().unwrap().is_empty(), "{scored}");
+    let bad = ask(b"{\"text\": \"\xff\xfe\"}\n");
+    assert!(
+        bad["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid input line"),
+        "{bad}"
+    );
+    assert_eq!(ask(b"{\"text\": \"one two three\"}\n"), scored);
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
