@@ -22,6 +22,8 @@ pub const EMBEDDED_NAME: &str = "embedded:default";
 pub enum SourceError {
     #[error("--input `{0}`: no such file, folder or glob match")]
     NotFound(String),
+    #[error("--input `{0}`: {1} no data files (.jsonl, .ndjson, .json or .tsv, also .gz or .zst; .parquet; .arrow)")]
+    NoDataFiles(String, &'static str),
     #[error("--input `{pattern}`: bad glob: {detail}")]
     Glob { pattern: String, detail: String },
     #[error("{path}: cannot decide the format from its fields ({fields}); pass --format, or --map question=FIELD --map gold=FIELD (and --map response=FIELD where responses are read)")]
@@ -64,19 +66,30 @@ pub fn expand_inputs(args: &[String]) -> Result<Vec<PathBuf>, SourceError> {
         } else if path.exists() {
             vec![path.to_path_buf()]
         } else {
-            let matches = glob::glob(arg).map_err(|e| SourceError::Glob {
-                pattern: arg.clone(),
-                detail: e.to_string(),
-            })?;
-            let mut found: Vec<PathBuf> = matches
+            let matches: Vec<PathBuf> = glob::glob(arg)
+                .map_err(|e| SourceError::Glob {
+                    pattern: arg.clone(),
+                    detail: e.to_string(),
+                })?
                 .filter_map(Result::ok)
+                .collect();
+            if matches.is_empty() {
+                return Err(SourceError::NotFound(arg.clone()));
+            }
+            let mut found: Vec<PathBuf> = matches
+                .into_iter()
                 .filter(|p| p.is_file() && is_data_file(p))
                 .collect();
             found.sort();
             found
         };
         if found.is_empty() {
-            return Err(SourceError::NotFound(arg.clone()));
+            let what = if path.is_dir() {
+                "the folder holds"
+            } else {
+                "the glob matches"
+            };
+            return Err(SourceError::NoDataFiles(arg.clone(), what));
         }
         files.extend(found);
     }
@@ -334,5 +347,39 @@ impl Iterator for Records {
                 body,
             }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(arg: &Path) -> String {
+        let arg = arg.to_str().unwrap().to_string();
+        expand_inputs(&[arg]).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn inputs_without_data_say_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("gone.jsonl");
+        assert!(error_of(&missing).ends_with("no such file, folder or glob match"));
+        assert!(
+            error_of(&dir.path().join("*.jsonl")).ends_with("no such file, folder or glob match")
+        );
+
+        std::fs::write(dir.path().join("notes.txt"), "not data").unwrap();
+        std::fs::write(dir.path().join("state.json"), "{}").unwrap();
+        let folder = error_of(dir.path());
+        assert!(
+            folder.contains("the folder holds no data files"),
+            "{folder}"
+        );
+        let glob = error_of(&dir.path().join("*"));
+        assert!(glob.contains("the glob matches no data files"), "{glob}");
+
+        std::fs::write(dir.path().join("gens.jsonl"), "{}\n").unwrap();
+        let found = expand_inputs(&[dir.path().join("*").to_str().unwrap().to_string()]).unwrap();
+        assert_eq!(found, vec![dir.path().join("gens.jsonl")]);
     }
 }
