@@ -8,7 +8,7 @@ use std::io::{self, BufRead, Read};
 use serde::de::DeserializeOwned;
 
 /// The longest line read (as the pipeline's record limit); a longer one is
-/// answered with an error without being held in memory.
+/// answered with an error, and no more than this of it is held in memory.
 pub const MAX_LINE_BYTES: usize = 256 << 20;
 
 /// Batches of parsed lines from a reader. Blank lines are skipped.
