@@ -179,6 +179,51 @@ fn jsonl_gz_zst_json_parquet_and_arrow_folders_agree() {
     }
 }
 
+/// Plain files of 1 MiB or more are read through a memory map, smaller ones
+/// and compressed ones with `read`: both give the same decisions, with a
+/// byte-order mark in front and no line break after the last record.
+#[test]
+fn large_plain_files_read_through_a_map_agree_with_streamed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = sample(60);
+    let one_copy = jsonl(&records);
+    let copies = (3 << 20) / (2 * one_copy.len()) + 1;
+    let mut text = b"\xEF\xBB\xBF".to_vec();
+    for _ in 0..copies {
+        text.extend_from_slice(&one_copy);
+    }
+    text.pop(); // the last line break
+    assert!(
+        text.len() >= 3 << 19,
+        "{} bytes: under the map threshold",
+        text.len()
+    );
+    let mapped = dir.path().join("big.jsonl");
+    std::fs::write(&mapped, &text).unwrap();
+    let streamed = dir.path().join("big.jsonl.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&streamed).unwrap(),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(&text).unwrap();
+    enc.finish().unwrap();
+
+    let (kept, rejected) = decisions(&mapped, dir.path(), &[]);
+    assert_eq!(
+        (kept.clone(), rejected.clone()),
+        decisions(&streamed, dir.path(), &[])
+    );
+    // Beyond the first copy, whatever reached dedup is a duplicate.
+    let (kept_once, rejected_once) = reference_decisions(&records, dir.path());
+    assert_eq!(kept, kept_once);
+    let dup_once = rejected_once["duplicate"].as_u64().unwrap_or(0);
+    let deduplicated_once = kept_once.len() as u64 + dup_once;
+    assert_eq!(
+        rejected["duplicate"].as_u64(),
+        Some(dup_once + deduplicated_once * (copies as u64 - 1))
+    );
+}
+
 #[test]
 fn explicit_field_mappings_with_a_language_flag() {
     let dir = tempfile::tempdir().unwrap();

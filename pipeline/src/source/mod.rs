@@ -3,6 +3,8 @@
 //! [`SourceRecord`]s with their provenance.
 
 pub mod format;
+#[cfg(unix)]
+mod mapped;
 pub mod read;
 
 use std::path::{Path, PathBuf};

@@ -97,7 +97,7 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReadError + 
 fn open_text(path: &Path, compression: Compression) -> Result<Box<dyn BufRead + Send>, ReadError> {
     let file = File::open(path).map_err(io_err(path))?;
     let mut reader: Box<dyn BufRead + Send> = match compression {
-        Compression::None => Box::new(BufReader::with_capacity(1 << 20, file)),
+        Compression::None => open_plain(file),
         Compression::Gzip => Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file))),
         Compression::Zstd => Box::new(BufReader::new(
             zstd::stream::read::Decoder::new(file).map_err(io_err(path))?,
@@ -105,6 +105,22 @@ fn open_text(path: &Path, compression: Compression) -> Result<Box<dyn BufRead + 
     };
     skip_byte_order_mark(reader.as_mut()).map_err(io_err(path))?;
     Ok(reader)
+}
+
+/// An uncompressed file: memory-mapped where it is a regular file big
+/// enough to be worth it, otherwise read through a buffer.
+fn open_plain(file: File) -> Box<dyn BufRead + Send> {
+    #[cfg(unix)]
+    {
+        use super::mapped::{MappedFile, MAP_AT_LEAST};
+        let big = file
+            .metadata()
+            .is_ok_and(|m| m.is_file() && m.len() >= MAP_AT_LEAST);
+        if let Some(mapped) = big.then(|| MappedFile::open(&file)).flatten() {
+            return Box::new(mapped);
+        }
+    }
+    Box::new(BufReader::with_capacity(1 << 20, file))
 }
 
 /// Editors on Windows start UTF-8 files with a byte-order mark; left in, it
