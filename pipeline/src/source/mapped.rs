@@ -29,10 +29,10 @@ impl MappedFile {
     /// Maps `file`, or `None` where it cannot be mapped (a pipe, a special
     /// file): the caller then reads it the ordinary way.
     pub fn open(file: &File) -> Option<Self> {
-        // SAFETY: the map is read-only and no one but this reader sees it. Another
-        // process truncating the file while a build reads it would fault
-        // (SIGBUS), as it does for every tool that maps its input; an input
-        // that changes mid-build would be wrong either way.
+        // SAFETY: the map is read-only and no one but this reader sees it.
+        // Another process truncating the file while a build reads it would
+        // fault (SIGBUS), as it does for every tool that maps its input; an
+        // input that changes mid-build would be wrong either way.
         let map = unsafe { Mmap::map(file) }.ok()?;
         // Read once, front to back: ask for read-ahead (only a hint).
         let _ = map.advise(Advice::Sequential);
@@ -93,7 +93,7 @@ mod tests {
         file.write_all(text.as_bytes()).unwrap();
         file.flush().unwrap();
         let mut mapped = MappedFile::open(file.as_file()).unwrap();
-        // Pages are let go every few kilobytes here, not every 32 MiB.
+        // Pages are let go every few kilobytes here, not every 8 MiB.
         mapped.release_every = 4096;
         let mut first = String::new();
         mapped.read_line(&mut first).unwrap();
