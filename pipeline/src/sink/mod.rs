@@ -3,7 +3,6 @@
 //! it, rename into place at the end).
 
 pub mod batch;
-mod columns;
 pub mod readback;
 pub mod shards;
 

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
+use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::sink::columns::ColumnParallelWriter;
 use crate::sink::SinkError;
 
 /// Row groups hold at most this many rows, and at most [`ROW_GROUP_BYTES`].
@@ -87,7 +87,7 @@ pub struct ShardWriter {
     schema: SchemaRef,
     props: WriterProperties,
     rows_per_shard: usize,
-    current: Option<(PathBuf, ColumnParallelWriter<BufWriter<HashedFile>>, usize)>,
+    current: Option<(PathBuf, ArrowWriter<BufWriter<HashedFile>>, usize)>,
     parts: Vec<ClosedPart>,
 }
 
@@ -172,10 +172,10 @@ impl ShardWriter {
             hasher: Sha256::new(),
             bytes: 0,
         };
-        let writer = ColumnParallelWriter::try_new(
+        let writer = ArrowWriter::try_new(
             BufWriter::new(file),
             self.schema.clone(),
-            self.props.clone(),
+            Some(self.props.clone()),
         )
         .map_err(SinkError::parquet_at(&path))?;
         self.current = Some((path, writer, 0));
