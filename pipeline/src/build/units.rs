@@ -187,9 +187,26 @@ impl UnitHash {
     }
     /// ASCII letters and digits, lowercased (`| 0x20` leaves digits as they are).
     #[inline]
-    fn write_ascii_lowercase(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_byte(b | 0x20);
+    fn write_ascii_lowercase(&mut self, mut bytes: &[u8]) {
+        // Up to eight bytes at a time, as `write_byte` would pack them: the
+        // first byte highest, a mix whenever eight are pending.
+        while !bytes.is_empty() {
+            let take = (8 - (self.len % 8) as usize).min(bytes.len());
+            let mut padded = [0u8; 8];
+            padded[8 - take..].copy_from_slice(&bytes[..take]);
+            let chunk = u64::from_be_bytes(padded) | (0x2020_2020_2020_2020 >> (64 - 8 * take));
+            // With eight to take nothing is pending (and a shift by 64 would overflow).
+            self.pending = if take == 8 {
+                chunk
+            } else {
+                (self.pending << (8 * take)) | chunk
+            };
+            self.len = self.len.wrapping_add(take as u32);
+            if self.len.is_multiple_of(8) {
+                self.h = mix(self.h ^ self.pending);
+                self.pending = 0;
+            }
+            bytes = &bytes[take..];
         }
     }
     fn write_char(&mut self, c: char) {
