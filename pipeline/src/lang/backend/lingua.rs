@@ -91,6 +91,14 @@ pub const MAX_WORD: usize = 1000;
 /// spaces (byte length and offsets kept); borrowed when nothing is that long.
 /// Han and kana are single-character tokens for lingua and never count.
 pub fn tame_long_words(text: &str) -> std::borrow::Cow<'_, str> {
+    if !may_hold_a_long_word(text.as_bytes()) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    tame_by_characters(text)
+}
+
+/// [`tame_long_words`] one character at a time.
+fn tame_by_characters(text: &str) -> std::borrow::Cow<'_, str> {
     let is_word_char = |c: char| {
         crate::chars::is_alphabetic(c)
             && !matches!(
@@ -135,6 +143,25 @@ pub fn tame_long_words(text: &str) -> std::borrow::Cow<'_, str> {
         out.push(c);
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// False when no word of `text` can be longer than [`MAX_WORD`] letters: no
+/// run of more than [`MAX_WORD`] bytes goes without an ASCII byte that is not
+/// a letter (a space, a digit, punctuation: never part of a word). A byte
+/// scan, where the exact check decodes and classifies every character.
+fn may_hold_a_long_word(bytes: &[u8]) -> bool {
+    let mut since_break = 0usize;
+    for &b in bytes {
+        since_break = if b.is_ascii() && !b.is_ascii_alphabetic() {
+            0
+        } else {
+            since_break + 1
+        };
+        if since_break > MAX_WORD {
+            return true;
+        }
+    }
+    false
 }
 
 /// lingua's confidence values for a text already passed through
@@ -241,5 +268,42 @@ impl Ngram for LinguaBackend {
 
     fn lingua(&self) -> Option<&LanguageDetector> {
         Some(self.full)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[test]
+    fn words_past_the_limit_lose_their_tail() {
+        let word = "é".repeat(MAX_WORD + 5);
+        let text = format!("un {word} deux");
+        let tamed = tame_long_words(&text);
+        assert!(matches!(tamed, Cow::Owned(_)));
+        assert_eq!(tamed.len(), text.len());
+        assert!(tamed.starts_with(&format!("un {}", "é".repeat(MAX_WORD))));
+        assert!(tamed.ends_with(&format!("{} deux", " ".repeat(10))));
+        // Han is not a word for lingua: a long run of it stays.
+        let han = "答".repeat(MAX_WORD + 5);
+        assert!(matches!(tame_long_words(&han), Cow::Borrowed(_)));
+    }
+
+    proptest::proptest! {
+        /// The byte pre-check never lets a long word through.
+        #[test]
+        fn the_byte_precheck_agrees_with_the_character_scan(
+            runs in proptest::collection::vec(
+                (proptest::sample::select(vec!["a", "é", "ก", "答", "ж", " ", "1", "\u{300}"]), 1usize..700),
+                0..8,
+            )
+        ) {
+            let text: String = runs.iter().map(|(piece, n)| piece.repeat(*n)).collect();
+            let fast = tame_long_words(&text);
+            let exact = tame_by_characters(&text);
+            proptest::prop_assert_eq!(&fast, &exact);
+            proptest::prop_assert_eq!(matches!(fast, Cow::Owned(_)), matches!(exact, Cow::Owned(_)));
+        }
     }
 }
