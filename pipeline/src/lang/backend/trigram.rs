@@ -235,15 +235,22 @@ impl TrigramTable {
                 // below, without decoding it or asking the Unicode tables.
                 let b = bytes[i];
                 if b.is_ascii_alphabetic() {
+                    // A word's opening run of ASCII letters (most words) in one
+                    // step; letters that go on with a word one at a time.
+                    if word.len == 0 && !skip {
+                        let run = crate::chars::ascii_letter_prefix_len(&bytes[i..]);
+                        if !sentence_start && b.is_ascii_uppercase() {
+                            skip = true;
+                        } else {
+                            word.push_ascii_run(&bytes[i..i + run]);
+                        }
+                        i += run;
+                        continue;
+                    }
                     i += 1;
-                    if skip {
-                        continue;
+                    if !skip {
+                        word.push_ascii(b.to_ascii_lowercase());
                     }
-                    if word.len == 0 && !sentence_start && b.is_ascii_uppercase() {
-                        skip = true;
-                        continue;
-                    }
-                    word.push_ascii(b.to_ascii_lowercase());
                     continue;
                 }
                 let Some(c) = text[i..].chars().next() else {
@@ -324,6 +331,27 @@ impl WordBuf {
         } else {
             self.push(char::from(b));
         }
+    }
+
+    /// `push_ascii` of each of `letters` (ASCII letters) lowercased, into an
+    /// empty buffer: up to 16 of them in one load.
+    #[inline]
+    fn push_ascii_run(&mut self, letters: &[u8]) {
+        debug_assert_eq!(self.len, 0);
+        if letters.len() > 16 {
+            letters
+                .iter()
+                .for_each(|b| self.push_ascii(b.to_ascii_lowercase()));
+            return;
+        }
+        let mut packed = [0u8; 16];
+        packed[..letters.len()].copy_from_slice(letters);
+        // `| 0x20` lowercases an ASCII letter; the padding stays zero.
+        let case = u128::MAX
+            .checked_shr(8 * (16 - letters.len() as u32))
+            .unwrap_or(0);
+        self.key = u128::from_le_bytes(packed) | (0x2020_2020_2020_2020_2020_2020_2020_2020 & case);
+        self.len = letters.len();
     }
 
     #[inline]
@@ -670,6 +698,21 @@ mod tests {
                 .for_each(|b| ascii.push_ascii(b));
             let kept: String = word.chars().filter(char::is_ascii).collect();
             assert_eq!(ascii.with_text(str::to_string), kept);
+            // A run of ASCII letters in one step packs as letter by letter.
+            let letters: Vec<u8> = word.bytes().filter(u8::is_ascii_alphabetic).collect();
+            let upper = letters.to_ascii_uppercase();
+            let (mut run, mut one_by_one) = (WordBuf::default(), WordBuf::default());
+            run.push_ascii_run(&upper);
+            letters.iter().for_each(|&b| one_by_one.push_ascii(b));
+            assert_eq!(
+                (run.key, run.len),
+                (one_by_one.key, one_by_one.len),
+                "{word}"
+            );
+            assert_eq!(
+                run.with_text(str::to_string),
+                one_by_one.with_text(str::to_string)
+            );
             buf.clear();
             buf.push('x');
             assert_eq!(buf.with_text(str::to_string), "x");
