@@ -70,6 +70,7 @@ pub fn approximate_tokens(text: &str) -> usize {
         // A block with other bytes (or the tail): one character at a time,
         // following one iterator (slicing the text per character costs more
         // than decoding it).
+        let classes = char_classes();
         let mut rest = text[i..].chars();
         let stop = bytes.len().saturating_sub(i + BLOCK);
         while rest.as_str().len() > stop {
@@ -77,7 +78,7 @@ pub fn approximate_tokens(text: &str) -> usize {
             if c.is_ascii() {
                 count.ascii_byte(c as u8);
             } else {
-                count.char(c);
+                count.char(class_in(classes, c), c);
             }
         }
         i = bytes.len() - rest.as_str().len();
@@ -131,8 +132,8 @@ impl Approximation {
         }
     }
 
-    fn char(&mut self, c: char) {
-        match char_class(c) {
+    fn char(&mut self, class: CharClass, c: char) {
+        match class {
             CharClass::LatinLetter => {
                 let grown = self.latin_bytes + c.len_utf8();
                 self.tokens += grown.div_ceil(4) - self.latin_bytes.div_ceil(4);
@@ -186,13 +187,17 @@ fn char_class_by_definition(c: char) -> CharClass {
     }
 }
 
-/// [`char_class_by_definition`], one table load per BMP character (a
-/// Japanese or Thai trace asks it for thousands of characters).
-#[inline]
-fn char_class(c: char) -> CharClass {
+/// [`char_class_by_definition`] of every BMP character, one byte each (a
+/// Japanese or Thai trace asks it for thousands of characters): fetched once
+/// per text, read through [`class_in`].
+fn char_classes() -> &'static [u8] {
     static TABLE: std::sync::OnceLock<Box<[u8]>> = std::sync::OnceLock::new();
-    let table =
-        TABLE.get_or_init(|| crate::chars::bmp_byte_table(|c| char_class_by_definition(c) as u8));
+    TABLE.get_or_init(|| crate::chars::bmp_byte_table(|c| char_class_by_definition(c) as u8))
+}
+
+/// [`char_class_by_definition`] with one load from `table` for a BMP character.
+#[inline]
+fn class_in(table: &[u8], c: char) -> CharClass {
     match table.get(c as usize) {
         Some(&class) => CHAR_CLASSES[usize::from(class & 3)],
         None => char_class_by_definition(c),
@@ -262,7 +267,11 @@ mod tests {
     #[test]
     fn the_class_table_answers_as_the_definition() {
         for c in (0..0x1_0000).filter_map(char::from_u32) {
-            assert_eq!(char_class(c), char_class_by_definition(c), "{c:?}");
+            assert_eq!(
+                class_in(char_classes(), c),
+                char_class_by_definition(c),
+                "{c:?}"
+            );
         }
         assert_eq!(CHAR_CLASSES.map(|c| CHAR_CLASSES[c as usize]), CHAR_CLASSES);
     }

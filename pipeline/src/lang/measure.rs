@@ -45,8 +45,8 @@ use serde::Serialize;
 
 use super::backend::lingua::tame_long_words;
 use super::script::{
-    is_latin_script_lang, is_word_continuer, lang_group, script_of, settle_group, Group, Script,
-    Settled,
+    is_latin_script_lang, is_word_continuer, lang_group, script_of, script_table, settle_group,
+    Group, Script, Settled,
 };
 use super::strip::math_mask;
 use super::{Detection, Detector};
@@ -307,6 +307,7 @@ fn units_of(mask: &str, opts: &FidelityOptions) -> (Vec<Unit>, ScriptRuns) {
     let mut cur: Option<Unit> = None;
     let mut line = 0u32;
     let mut in_word = false;
+    let scripts = script_table();
     let bytes = mask.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -344,7 +345,7 @@ fn units_of(mask: &str, opts: &FidelityOptions) -> (Vec<Unit>, ScriptRuns) {
             in_word = false;
             continue;
         }
-        let script = script_of(c);
+        let script = scripts.of(c);
         runs.see(c, script);
         match script {
             Some(s) => {
@@ -381,7 +382,11 @@ fn units_of(mask: &str, opts: &FidelityOptions) -> (Vec<Unit>, ScriptRuns) {
                 // word, and leaves `runs` as the first one did.
                 if g != Group::Latin {
                     let mut rest = mask[i..].chars();
-                    while let Some(t) = rest.next().and_then(script_of).filter(|t| t.group() == g) {
+                    while let Some(t) = rest
+                        .next()
+                        .and_then(|c| scripts.of(c))
+                        .filter(|t| t.group() == g)
+                    {
                         u.letters = u.letters.saturating_add(1);
                         if t.is_kana() {
                             u.kana = u.kana.saturating_add(1);

@@ -81,17 +81,33 @@ impl Group {
 /// punctuation, symbols, spaces, combining marks outside letter blocks).
 #[inline]
 pub fn script_of(c: char) -> Option<Script> {
-    let u = c as u32;
-    if u < 0x80 {
-        return if c.is_ascii_alphabetic() {
-            Some(Script::Latin)
-        } else {
-            None
-        };
-    }
-    match bmp_scripts().get(u as usize) {
-        Some(&code) => SCRIPT_CODES[code as usize],
-        None => script_by_blocks(c),
+    script_table().of(c)
+}
+
+/// [`script_of`] for loops over many characters: the table fetched once.
+#[derive(Clone, Copy)]
+pub struct ScriptTable(&'static [u8]);
+
+pub fn script_table() -> ScriptTable {
+    ScriptTable(bmp_scripts())
+}
+
+impl ScriptTable {
+    /// [`script_of`]`(c)`.
+    #[inline]
+    pub fn of(self, c: char) -> Option<Script> {
+        let u = c as u32;
+        if u < 0x80 {
+            return if c.is_ascii_alphabetic() {
+                Some(Script::Latin)
+            } else {
+                None
+            };
+        }
+        match self.0.get(u as usize) {
+            Some(&code) => SCRIPT_CODES[code as usize],
+            None => script_by_blocks(c),
+        }
     }
 }
 

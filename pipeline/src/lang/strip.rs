@@ -501,11 +501,13 @@ impl<'a> Masker<'a> {
 
     fn non_ascii(&mut self, out: &mut [u8], i: usize) -> usize {
         // The common case: a run of letters of some script other than Greek.
+        let scripts = super::script::script_table();
         let letters = self.text[i..]
             .chars()
             .take_while(|&c| {
                 !c.is_ascii()
-                    && super::script::script_of(c)
+                    && scripts
+                        .of(c)
                         .is_some_and(|s| s != super::script::Script::Greek)
             })
             .map(char::len_utf8)
