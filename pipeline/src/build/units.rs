@@ -4,14 +4,52 @@
 
 use crate::ascii_block::{self, BLOCK};
 
+/// The blocks of scripts written without spaces between words: Thai and
+/// Lao, Myanmar, Khmer, kana, Han (two BMP blocks, compatibility ideographs,
+/// the supplementary planes' ideographs).
+const UNSPACED: [(u32, u32); 8] = [
+    (0x0E00, 0x0EFF),
+    (0x1000, 0x109F),
+    (0x1780, 0x17FF),
+    (0x3040, 0x30FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0x20000, 0x2FFFF),
+];
+
+/// [`UNSPACED`] as one bit per BMP code point, built at compile time: the
+/// three-byte path asks it of every Thai, kana and Han character (a chain of
+/// range compares was a tenth of the unit hashing).
+static UNSPACED_BMP: [u64; 1024] = {
+    let mut bits = [0u64; 1024];
+    let mut r = 0;
+    while r < UNSPACED.len() {
+        let (lo, hi) = UNSPACED[r];
+        let mut u = lo;
+        while u <= hi && u < 0x1_0000 {
+            bits[(u / 64) as usize] |= 1 << (u % 64);
+            u += 1;
+        }
+        r += 1;
+    }
+    bits
+};
+
+/// True for a BMP code point (below 0x10000) of an unspaced script.
+#[inline]
+fn unspaced_bmp(code: u32) -> bool {
+    (UNSPACED_BMP[(code / 64) as usize] >> (code % 64)) & 1 == 1
+}
+
 /// True for characters of scripts written without spaces between words.
 fn unspaced(c: char) -> bool {
-    matches!(c as u32,
-        0x0E00..=0x0EFF          // Thai, Lao
-        | 0x1000..=0x109F        // Myanmar
-        | 0x1780..=0x17FF        // Khmer
-        | 0x3040..=0x30FF        // Kana
-        | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
+    let u = c as u32;
+    if u < 0x1_0000 {
+        unspaced_bmp(u)
+    } else {
+        UNSPACED.iter().any(|&(lo, hi)| (lo..=hi).contains(&u))
+    }
 }
 
 /// Calls `emit` with the 64-bit hash of each unit, in order.
@@ -65,7 +103,7 @@ pub fn for_each_unit(text: &str, mut emit: impl FnMut(u64)) {
                 let code = (u32::from(lead & 0x0f) << 12)
                     | (u32::from(b1 & 0x3f) << 6)
                     | u32::from(b2 & 0x3f);
-                if lead & 0xf0 == 0xe0 && char::from_u32(code).is_some_and(unspaced) {
+                if lead & 0xf0 == 0xe0 && unspaced_bmp(code) {
                     if in_word {
                         emit(std::mem::replace(&mut word, UnitHash::new()).finish());
                         in_word = false;
@@ -235,6 +273,18 @@ mod tests {
         let mut n = 0;
         for_each_unit(text, |_| n += 1);
         n
+    }
+
+    #[test]
+    fn the_unspaced_bit_table_holds_the_blocks() {
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            let in_blocks = UNSPACED
+                .iter()
+                .any(|&(lo, hi)| (lo..=hi).contains(&(c as u32)));
+            assert_eq!(unspaced(c), in_blocks, "{c:?}");
+        }
+        assert!(unspaced('ก') && unspaced('の') && unspaced('答') && unspaced('\u{20000}'));
+        assert!(!unspaced('a') && !unspaced('가') && !unspaced('ж'));
     }
 
     #[test]
