@@ -221,7 +221,7 @@ impl TrigramTable {
                 for (sum, score) in sums.iter_mut().zip(scores) {
                     *sum += score;
                 }
-                count += *letters;
+                count += letters;
                 word.clear();
             };
             // Names carry no language: a capitalised word that does not start a
@@ -439,7 +439,8 @@ impl TrigramTable {
         WORD_MEMO.with(|memo| {
             let mut memo = memo.borrow_mut();
             memo.claim(self);
-            *memo.scores(self, &buf)
+            let (scores, letters) = memo.scores(self, &buf);
+            (*scores, letters)
         })
     }
 }
@@ -451,6 +452,12 @@ const MEMO_MAX_WORDS: usize = 1 << 16;
 
 type WordScores = ([f64; MAX], usize);
 
+/// A word's per-language scores on one cache line of their own (with the
+/// letter count beside them, entries 72 bytes apart straddled two lines).
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct LineScores([f64; MAX]);
+
 /// Per thread, the scores of the words seen: the words of a trace repeat
 /// (the, de, est, ...).
 #[derive(Default)]
@@ -458,10 +465,11 @@ struct WordMemo {
     /// The table the scores belong to (its address: tables live for the process).
     owner: usize,
     /// Words of up to 16 bytes, keyed by their bytes (no string compare),
-    /// to their place in `scores`: small entries, so that many stay in cache.
-    short: HashMap<u128, u32, BuildHasherDefault<Fx>>,
-    long: HashMap<Box<str>, u32, BuildHasherDefault<Fx>>,
-    scores: Vec<WordScores>,
+    /// to their place in `scores` and their letter count: small entries, so
+    /// that many stay in cache.
+    short: HashMap<u128, (u32, u32), BuildHasherDefault<Fx>>,
+    long: HashMap<Box<str>, (u32, u32), BuildHasherDefault<Fx>>,
+    scores: Vec<LineScores>,
     /// The scores of the last word too long to remember.
     unmemoized: WordScores,
 }
@@ -479,30 +487,35 @@ impl WordMemo {
         }
     }
 
-    fn scores(&mut self, table: &TrigramTable, word: &WordBuf) -> &WordScores {
-        let at = if word.len <= 16 {
+    /// The word's scores per language and its letter count.
+    fn scores(&mut self, table: &TrigramTable, word: &WordBuf) -> (&[f64; MAX], usize) {
+        let (at, letters) = if word.len <= 16 {
             match self.short.entry(word.key) {
                 std::collections::hash_map::Entry::Occupied(e) => *e.get(),
                 std::collections::hash_map::Entry::Vacant(e) => {
-                    self.scores
-                        .push(word.with_text(|text| table.score_word(text)));
-                    *e.insert(self.scores.len() as u32 - 1)
+                    let slot = remember(&mut self.scores, word.with_text(|t| table.score_word(t)));
+                    *e.insert(slot)
                 }
             }
         } else if word.len > MEMO_MAX_WORD_BYTES {
             // Not remembered: scored each time.
             self.unmemoized = table.score_word(&word.long);
-            return &self.unmemoized;
-        } else if let Some(&at) = self.long.get(word.long.as_str()) {
-            at
+            return (&self.unmemoized.0, self.unmemoized.1);
+        } else if let Some(&slot) = self.long.get(word.long.as_str()) {
+            slot
         } else {
-            self.scores.push(table.score_word(&word.long));
-            let at = self.scores.len() as u32 - 1;
-            self.long.insert(word.long.as_str().into(), at);
-            at
+            let slot = remember(&mut self.scores, table.score_word(&word.long));
+            self.long.insert(word.long.as_str().into(), slot);
+            slot
         };
-        &self.scores[at as usize]
+        (&self.scores[at as usize].0, letters as usize)
     }
+}
+
+/// Appends a word's scores; its place in `scores` and its letter count.
+fn remember(scores: &mut Vec<LineScores>, (lanes, letters): WordScores) -> (u32, u32) {
+    scores.push(LineScores(lanes));
+    (scores.len() as u32 - 1, letters as u32)
 }
 
 thread_local! {
