@@ -5,7 +5,11 @@
 # (median of three), and every build's ratio to it. The same filter also runs
 # with lingua-py 1.x (pure Python, in its own virtual environment): the
 # release does not pin a lingua version, and 1.x and 2.x (Rust underneath)
-# differ fivefold in speed with the same decisions.
+# differ fivefold in speed with the same decisions. Last, the default build
+# and the lingua-py 2 filter take turns three times, each pair's ratio
+# printed: a machine whose speed drifts within minutes moves both sides of a
+# pair alike, where the table above sets a build against a median taken
+# minutes later.
 #
 #   bash scripts/bench-build.sh [RECORDS]      (default 100000)
 set -euo pipefail
@@ -71,3 +75,18 @@ while IFS=$'\t' read -r label rate; do
   printf '  %-38s %6.1fx | %6.1fx\n' "$label" "$(echo "$rate / $python_rate" | bc -l)" \
     "$(echo "$rate / $python1_rate" | bc -l)"
 done < "$work/rates"
+
+# Side by side in turns: build, filter, three times; the median pair ratio.
+echo "default build and lingua-py 2 filter in turns (pair ratios):"
+: > "$work/pairs"
+for i in 1 2 3; do
+  /usr/bin/time -f "%e" -o "$work/time" "$ADAMAME_BIN/adamame-data" build --quiet \
+    --out "$work/out" -i "$work/big.jsonl"
+  build_rate=$(echo "$(wc -l < "$work/big.jsonl") / $(cat "$work/time")" | bc -l)
+  filter_rate=$(python3 scripts/release_filter.py "${traces[@]}" 2>&1 >/dev/null \
+    | grep -o '[0-9.]* traces/s' | cut -d' ' -f1)
+  ratio=$(echo "$build_rate / $filter_rate" | bc -l)
+  printf '  pair %d: %8.0f records/s, %6.1f traces/s, %5.1fx\n' "$i" "$build_rate" "$filter_rate" "$ratio"
+  echo "$ratio" >> "$work/pairs"
+done
+printf '  median pair ratio: %.1fx (target: 50x)\n' "$(sort -n "$work/pairs" | sed -n 2p)"
