@@ -28,7 +28,8 @@ copies=$(( (records + real - 1) / real ))
 for _ in $(seq "$copies"); do cat "$work/real.jsonl"; done > "$work/big.jsonl"
 bytes=$(stat -c %s "$work/big.jsonl")
 sync # so the first build does not pay for writing back the copy
-echo "input: $((copies * real)) records ($((bytes / 1000000)) MB), $(nproc) cores"
+input_records=$((copies * real))
+echo "input: $input_records records ($((bytes / 1000000)) MB), $(nproc) cores"
 
 run() { # label, args...
   local label="$1"; shift
@@ -50,6 +51,9 @@ run "build --preset paper" -i "$work/big.jsonl" --preset paper
 run "build --preset paper --threads 1" -i "$work/big.jsonl" --preset paper --threads 1
 run "memory check: 1/4 of the input" -i "$work/big.jsonl" --shard 0/4
 
+# The rate the Python filter prints on stderr, from its output on stdin.
+traces_per_s() { grep -o '[0-9.]* traces/s' | cut -d' ' -f1; }
+
 # The Python figure moves by about 10% from run to run: the median of three.
 python_filter() { # label, python interpreter; prints the median rate last
   echo "release filter (Python: $1 + Math-Verify), one core, original traces, 3 runs:" >&2
@@ -58,7 +62,7 @@ python_filter() { # label, python interpreter; prints the median rate last
       2> "$work/python$i" > /dev/null
     cat "$work/python$i" >&2
   done
-  cat "$work"/python[123] | grep -o '[0-9.]* traces/s' | cut -d' ' -f1 | sort -n | sed -n 2p
+  cat "$work"/python[123] | traces_per_s | sort -n | sed -n 2p
 }
 lingua1="$HOME/.cache/adamame/venv-lingua1"
 if [ ! -x "$lingua1/bin/python" ]; then
@@ -82,9 +86,8 @@ echo "default build and lingua-py 2 filter in turns (pair ratios):"
 for i in 1 2 3; do
   /usr/bin/time -f "%e" -o "$work/time" "$ADAMAME_BIN/adamame-data" build --quiet \
     --out "$work/out" -i "$work/big.jsonl"
-  build_rate=$(echo "$(wc -l < "$work/big.jsonl") / $(cat "$work/time")" | bc -l)
-  filter_rate=$(python3 scripts/release_filter.py "${traces[@]}" 2>&1 >/dev/null \
-    | grep -o '[0-9.]* traces/s' | cut -d' ' -f1)
+  build_rate=$(echo "$input_records / $(cat "$work/time")" | bc -l)
+  filter_rate=$(python3 scripts/release_filter.py "${traces[@]}" 2>&1 >/dev/null | traces_per_s)
   ratio=$(echo "$build_rate / $filter_rate" | bc -l)
   printf '  pair %d: %8.0f records/s, %6.1f traces/s, %5.1fx\n' "$i" "$build_rate" "$filter_rate" "$ratio"
   echo "$ratio" >> "$work/pairs"
