@@ -211,19 +211,8 @@ impl TrigramTable {
             let mut memo = memo.borrow_mut();
             memo.claim(self);
             let mut word = WordBuf::default();
-            let mut add_word = |word: &mut WordBuf| {
-                if word.len == 0 {
-                    return;
-                }
-                let (scores, letters) = memo.scores(self, word);
-                // Every lane, not just the first `n`: a fixed width the
-                // compiler vectorizes (the unused lanes add 0.0 to 0.0).
-                for (sum, score) in sums.iter_mut().zip(scores) {
-                    *sum += score;
-                }
-                count += letters;
-                word.clear();
-            };
+            let mut add_word =
+                |word: &mut WordBuf| memo.add_word(self, word, &mut sums, &mut count);
             // Names carry no language: a capitalised word that does not start a
             // sentence is skipped ("Final Answer: Raymond a 14 ans" is French).
             let mut sentence_start = true;
@@ -485,6 +474,32 @@ impl WordMemo {
             self.long.clear();
             self.scores.clear();
         }
+    }
+
+    /// Adds the word's scores to `sums` and its letters to `count`, and
+    /// empties it; an empty word adds nothing.
+    #[inline]
+    fn add_word(
+        &mut self,
+        table: &TrigramTable,
+        word: &mut WordBuf,
+        sums: &mut [f64; MAX],
+        count: &mut usize,
+    ) {
+        if word.len == 0 {
+            return;
+        }
+        let (scores, letters) = self.scores(table, word);
+        // Every lane, not just the languages': a fixed width that the
+        // compiler vectorizes (the unused lanes add 0.0 to 0.0). Added in
+        // copies: in place, each lane was loaded, added and stored alone.
+        let mut added = *sums;
+        for (sum, score) in added.iter_mut().zip(scores) {
+            *sum += score;
+        }
+        *sums = added;
+        *count += letters;
+        word.clear();
     }
 
     /// The word's scores per language and its letter count.
