@@ -6,6 +6,7 @@ pub mod ascii_block;
 pub mod build;
 pub mod card;
 pub mod chars;
+pub mod distinct;
 pub mod jsonl;
 pub mod lang;
 pub mod normalize;

@@ -115,7 +115,10 @@ fn exact_key(question: &str, reasoning: &str) -> [u8; 16] {
 fn minhash(question: &str, reasoning: &str, shingle: usize) -> [u32; PERMUTATIONS] {
     let mut sig = [u32::MAX; PERMUTATIONS];
     let mut hashes = ngram_hashes_of(&[question, reasoning], shingle);
-    drop_most_repeats(&mut hashes);
+    // A slot's minimum over the shingles is its minimum over the distinct
+    // ones, and a trace repeats about half of its shingles (restated steps,
+    // loops), each of which would cost 64 multiplies.
+    crate::distinct::drop_most_repeats(&mut hashes);
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512dq")
@@ -126,27 +129,6 @@ fn minhash(question: &str, reasoning: &str, shingle: usize) -> [u32; PERMUTATION
     }
     fold(&mut sig, &hashes);
     sig
-}
-
-/// Leaves out most shingles seen before in `hashes`: a slot's minimum over
-/// the shingles is its minimum over the distinct ones, and a reasoning trace
-/// repeats about half of its shingles (steps restated, loops), each of which
-/// would cost 64 multiplies. A direct-mapped table of the hashes seen catches
-/// a repeat in one probe; the few it misses are folded again, which changes
-/// nothing.
-fn drop_most_repeats(hashes: &mut Vec<u64>) {
-    let bits = (2 * hashes.len())
-        .next_power_of_two()
-        .clamp(64, 1 << 14)
-        .trailing_zeros();
-    // 0 marks an empty slot, so a hash of 0 is never taken for a repeat.
-    let mut seen = vec![0u64; 1 << bits];
-    hashes.retain(|&h| {
-        let slot = &mut seen[(h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize];
-        let repeat = *slot == h && h != 0;
-        *slot = h;
-        !repeat
-    });
 }
 
 /// Lowers each slot of `sig` to the shingles' values under its permutation:
@@ -261,28 +243,6 @@ mod tests {
         let other =
             "Un train roule à 60 km par heure pendant 3 heures. Il parcourt 60 × 3 = 180 km.";
         assert_eq!(check(&mut d, &on, "e", "fr", "Q2", other), None);
-    }
-
-    #[test]
-    fn dropping_repeats_keeps_every_distinct_shingle() {
-        // 700 distinct shingles repeated, and the empty-slot marker 0 twice.
-        let mut hashes: Vec<u64> = (0..5000u64).map(|i| mix(i % 700)).collect();
-        hashes.extend([0, 0]);
-        let original = hashes.clone();
-        drop_most_repeats(&mut hashes);
-        assert!(hashes.len() < 1000, "{} left", hashes.len());
-        let distinct = |v: &[u64]| {
-            let mut v = v.to_vec();
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
-        assert_eq!(distinct(&hashes), distinct(&original));
-        // So the signature is the one over every shingle.
-        let (mut all, mut fewer) = ([u32::MAX; PERMUTATIONS], [u32::MAX; PERMUTATIONS]);
-        fold(&mut all, &original);
-        fold(&mut fewer, &hashes);
-        assert_eq!(all, fewer);
     }
 
     #[test]
