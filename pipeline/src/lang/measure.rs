@@ -381,19 +381,24 @@ fn units_of(mask: &str, opts: &FidelityOptions) -> (Vec<Unit>, ScriptRuns) {
                 // sentence) in one loop: each goes on with the same unit and
                 // word, and leaves `runs` as the first one did.
                 if g != Group::Latin {
-                    let mut rest = mask[i..].chars();
-                    while let Some(t) = rest
-                        .next()
-                        .and_then(|c| scripts.of(c))
-                        .filter(|t| t.group() == g)
-                    {
-                        u.letters = u.letters.saturating_add(1);
+                    let (mut letters, mut kana, mut han) = (0u32, 0u32, 0u32);
+                    let run = scripts.non_ascii_prefix_len(&mask[i..], |t| {
+                        let Some(t) = t.filter(|t| t.group() == g) else {
+                            return false;
+                        };
+                        letters += 1;
                         if t.is_kana() {
-                            u.kana = u.kana.saturating_add(1);
+                            kana += 1;
                         } else if t == Script::Han {
-                            u.han = u.han.saturating_add(1);
+                            han += 1;
                         }
-                        i = mask.len() - rest.as_str().len();
+                        true
+                    });
+                    if run > 0 {
+                        u.letters = u.letters.saturating_add(letters);
+                        u.kana = u.kana.saturating_add(kana);
+                        u.han = u.han.saturating_add(han);
+                        i += run;
                         u.end = i;
                     }
                 }

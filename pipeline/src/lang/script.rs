@@ -111,6 +111,55 @@ impl ScriptTable {
     }
 }
 
+impl ScriptTable {
+    /// The byte length of the longest prefix of `text` made of non-ASCII
+    /// characters whose script satisfies `keep` (asked once per character,
+    /// in order, until it says no). Two- and three-byte
+    /// characters (Cyrillic, Thai, kana, Han) are read straight from their
+    /// bytes: runs of them are most of a non-Latin trace, and the general
+    /// decoder's branches cost more than the table.
+    #[inline]
+    pub fn non_ascii_prefix_len(
+        self,
+        text: &str,
+        mut keep: impl FnMut(Option<Script>) -> bool,
+    ) -> usize {
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let lead = b[i];
+            let (code, len) = match (lead, b.get(i + 1), b.get(i + 2)) {
+                (0..=0x7F, _, _) => break,
+                (0xC0..=0xDF, Some(&b1), _) => {
+                    ((u32::from(lead & 0x1F) << 6) | u32::from(b1 & 0x3F), 2)
+                }
+                (0xE0..=0xEF, Some(&b1), Some(&b2)) => (
+                    (u32::from(lead & 0x0F) << 12)
+                        | (u32::from(b1 & 0x3F) << 6)
+                        | u32::from(b2 & 0x3F),
+                    3,
+                ),
+                _ => {
+                    // A four-byte character: the general path.
+                    let Some(c) = text[i..].chars().next() else {
+                        break;
+                    };
+                    if !keep(self.of(c)) {
+                        break;
+                    }
+                    i += c.len_utf8();
+                    continue;
+                }
+            };
+            if !keep(SCRIPT_CODES[usize::from(self.0[code as usize])]) {
+                break;
+            }
+            i += len;
+        }
+        i
+    }
+}
+
 /// [`script_of`] for every character of the Basic Multilingual Plane, one
 /// byte each (its index in [`SCRIPT_CODES`]): one load instead of a walk
 /// through the block ranges, which every pass over a Thai or Japanese trace
@@ -430,5 +479,58 @@ mod tests {
         assert_eq!(settle_group(Group::Cjk, 5, 10), Settled::Lang("ja"));
         assert_eq!(settle_group(Group::Cjk, 1, 50), Settled::Lang("zh"));
         assert_eq!(settle_group(Group::Latin, 0, 0), Settled::NeedsNgram);
+    }
+
+    /// The prefix by characters and `script_of`, as the fast scan's definition.
+    fn prefix_by_chars(text: &str, keep: impl Fn(Option<Script>) -> bool) -> usize {
+        text.chars()
+            .take_while(|&c| !c.is_ascii() && keep(script_of(c)))
+            .map(char::len_utf8)
+            .sum()
+    }
+
+    #[test]
+    fn non_ascii_prefixes_by_bytes_are_those_by_characters() {
+        let not_greek = |s: Option<Script>| s.is_some_and(|s| s != Script::Greek);
+        for text in [
+            "ภาษาไทย 12",
+            "日本語のテキスト。次",
+            "дом×2",
+            "ñandú",
+            "𠀀𠀁字a",
+            "",
+            "a",
+            "πx",
+        ] {
+            assert_eq!(
+                script_table().non_ascii_prefix_len(text, not_greek),
+                prefix_by_chars(text, not_greek),
+                "{text:?}"
+            );
+        }
+        let thai = |s: Option<Script>| s == Some(Script::Thai);
+        assert_eq!(
+            script_table().non_ascii_prefix_len("ไทย日本", thai),
+            "ไทย".len()
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn non_ascii_prefixes_agree_on_random_texts(
+            text in "[a ×éдπกの字한𠀀\u{301}\u{e48}]{0,24}"
+        ) {
+            for keep in [
+                (|s: Option<Script>| s.is_some()) as fn(Option<Script>) -> bool,
+                |s| s.is_some_and(|s| s != Script::Greek),
+                |s| s.is_none(),
+                |s| s == Some(Script::Thai),
+            ] {
+                proptest::prop_assert_eq!(
+                    script_table().non_ascii_prefix_len(&text, keep),
+                    prefix_by_chars(&text, keep)
+                );
+            }
+        }
     }
 }

@@ -502,16 +502,9 @@ impl<'a> Masker<'a> {
     fn non_ascii(&mut self, out: &mut [u8], i: usize) -> usize {
         // The common case: a run of letters of some script other than Greek.
         let scripts = super::script::script_table();
-        let letters = self.text[i..]
-            .chars()
-            .take_while(|&c| {
-                !c.is_ascii()
-                    && scripts
-                        .of(c)
-                        .is_some_and(|s| s != super::script::Script::Greek)
-            })
-            .map(char::len_utf8)
-            .sum::<usize>();
+        let letters = scripts.non_ascii_prefix_len(&self.text[i..], |s| {
+            s.is_some_and(|s| s != super::script::Script::Greek)
+        });
         if letters > 0 {
             return i + letters;
         }
