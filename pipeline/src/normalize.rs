@@ -61,18 +61,18 @@ fn bmp_classes() -> &'static [u8] {
 fn is_nfc_fast(text: &str) -> bool {
     let table = bmp_classes();
     let mut last_class = 0u8;
-    let mut rest = text.chars();
-    while let Some(c) = rest.next() {
-        let u = c as usize;
+    let mut i = 0;
+    while i < text.len() {
+        let (u, len) = crate::chars::decode_at(text, i);
+        i += len;
         if u < 0x80 {
             // ASCII is NFC with class 0: the run it starts is skipped eight
             // bytes at a time.
             last_class = 0;
-            let after = rest.as_str();
-            rest = after[crate::chars::ascii_prefix_len(after.as_bytes())..].chars();
+            i += crate::chars::ascii_prefix_len(&text.as_bytes()[i..]);
             continue;
         }
-        let class = match table.get(u) {
+        let class = match table.get(u as usize) {
             Some(&NOT_YES) | None => return is_nfc_quick(text.chars()) == IsNormalized::Yes,
             Some(&class) => class,
         };

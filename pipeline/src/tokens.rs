@@ -67,21 +67,19 @@ pub fn approximate_tokens(text: &str) -> usize {
             i += BLOCK;
             continue;
         }
-        // A block with other bytes (or the tail): one character at a time,
-        // following one iterator (slicing the text per character costs more
-        // than decoding it).
+        // A block with other bytes (or the tail): one character at a time
+        // (the last may run past the block).
         let classes = char_classes();
-        let mut rest = text[i..].chars();
-        let stop = bytes.len().saturating_sub(i + BLOCK);
-        while rest.as_str().len() > stop {
-            let Some(c) = rest.next() else { break };
-            if c.is_ascii() {
-                count.ascii_byte(c as u8);
+        let stop = (i + BLOCK).min(bytes.len());
+        while i < stop {
+            let (code, len) = crate::chars::decode_at(text, i);
+            i += len;
+            if code < 0x80 {
+                count.ascii_byte(code as u8);
             } else {
-                count.char(class_in(classes, c), c);
+                count.char(class_in(classes, code), len);
             }
         }
-        i = bytes.len() - rest.as_str().len();
     }
     count.tokens
 }
@@ -132,10 +130,11 @@ impl Approximation {
         }
     }
 
-    fn char(&mut self, class: CharClass, c: char) {
+    /// A non-ASCII character of `len` bytes.
+    fn char(&mut self, class: CharClass, len: usize) {
         match class {
             CharClass::LatinLetter => {
-                let grown = self.latin_bytes + c.len_utf8();
+                let grown = self.latin_bytes + len;
                 self.tokens += grown.div_ceil(4) - self.latin_bytes.div_ceil(4);
                 self.latin_bytes = grown;
             }
@@ -195,12 +194,13 @@ fn char_classes() -> &'static [u8] {
     TABLE.get_or_init(|| crate::chars::bmp_byte_table(|c| char_class_by_definition(c) as u8))
 }
 
-/// [`char_class_by_definition`] with one load from `table` for a BMP character.
+/// [`char_class_by_definition`] of code point `code` (a `char`), with one
+/// load from `table` for a BMP character.
 #[inline]
-fn class_in(table: &[u8], c: char) -> CharClass {
-    match table.get(c as usize) {
+fn class_in(table: &[u8], code: u32) -> CharClass {
+    match table.get(code as usize) {
         Some(&class) => CHAR_CLASSES[usize::from(class & 3)],
-        None => char_class_by_definition(c),
+        None => char::from_u32(code).map_or(CharClass::Symbol, char_class_by_definition),
     }
 }
 
@@ -268,7 +268,7 @@ mod tests {
     fn the_class_table_answers_as_the_definition() {
         for c in (0..0x1_0000).filter_map(char::from_u32) {
             assert_eq!(
-                class_in(char_classes(), c),
+                class_in(char_classes(), c as u32),
                 char_class_by_definition(c),
                 "{c:?}"
             );

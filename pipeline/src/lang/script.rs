@@ -114,44 +114,23 @@ impl ScriptTable {
 impl ScriptTable {
     /// The byte length of the longest prefix of `text` made of non-ASCII
     /// characters whose script satisfies `keep` (asked once per character,
-    /// in order, until it says no). Two- and three-byte
-    /// characters (Cyrillic, Thai, kana, Han) are read straight from their
-    /// bytes: runs of them are most of a non-Latin trace, and the general
-    /// decoder's branches cost more than the table.
+    /// in order, until it says no), decoded with
+    /// [`crate::chars::decode_at`]: runs of them are most of a non-Latin trace.
     #[inline]
     pub fn non_ascii_prefix_len(
         self,
         text: &str,
         mut keep: impl FnMut(Option<Script>) -> bool,
     ) -> usize {
-        let b = text.as_bytes();
         let mut i = 0;
-        while i < b.len() {
-            let lead = b[i];
-            let (code, len) = match (lead, b.get(i + 1), b.get(i + 2)) {
-                (0..=0x7F, _, _) => break,
-                (0xC0..=0xDF, Some(&b1), _) => {
-                    ((u32::from(lead & 0x1F) << 6) | u32::from(b1 & 0x3F), 2)
-                }
-                (0xE0..=0xEF, Some(&b1), Some(&b2)) => (
-                    (u32::from(lead & 0x0F) << 12)
-                        | (u32::from(b1 & 0x3F) << 6)
-                        | u32::from(b2 & 0x3F),
-                    3,
-                ),
-                _ => {
-                    // A four-byte character: the general path.
-                    let Some(c) = text[i..].chars().next() else {
-                        break;
-                    };
-                    if !keep(self.of(c)) {
-                        break;
-                    }
-                    i += c.len_utf8();
-                    continue;
-                }
+        while i < text.len() {
+            let (code, len) = crate::chars::decode_at(text, i);
+            let script = match code {
+                0..0x80 => break,
+                0x80..0x1_0000 => SCRIPT_CODES[usize::from(self.0[code as usize])],
+                _ => char::from_u32(code).and_then(script_by_blocks),
             };
-            if !keep(SCRIPT_CODES[usize::from(self.0[code as usize])]) {
+            if !keep(script) {
                 break;
             }
             i += len;
