@@ -453,9 +453,23 @@ pub fn without_names(text: &str) -> String {
     out
 }
 
+/// Two language codes are equal. Codes are a few bytes, compared here
+/// without a call to `memcmp`: the default measures compare them about a
+/// thousand times per trace.
+#[inline]
+fn same_lang(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+/// `lang == Some(l)`, by [`same_lang`].
+#[inline]
+fn is_lang(lang: Option<&str>, l: &str) -> bool {
+    lang.is_some_and(|x| same_lang(x, l))
+}
+
 /// Adds `w` to `lang`'s score.
 fn add_score(scores: &mut Vec<(&'static str, f64)>, lang: &'static str, w: f64) {
-    match scores.iter_mut().find(|(l, _)| *l == lang) {
+    match scores.iter_mut().find(|(l, _)| same_lang(l, lang)) {
         Some((_, s)) => *s += w,
         None => scores.push((lang, w)),
     }
@@ -479,7 +493,7 @@ fn measure_default(
     opts: &FidelityOptions,
 ) -> Fidelity {
     let configured = det.languages();
-    let is_configured = |l: &str| configured.iter().copied().find(|c| *c == l);
+    let is_configured = |l: &str| configured.iter().copied().find(|c| same_lang(c, l));
     let (mut units, runs) = units_of(mask, opts);
     if units.is_empty() {
         return Fidelity::unknown();
@@ -555,7 +569,12 @@ fn measure_default(
     //    detector on the whole text (lingua's own verdict where the detector
     //    wraps lingua), so that mixed traces get the usual whole-text answer.
     let scores = pool(&ranked);
-    let share = |l: &str| scores.iter().find(|(x, _)| *x == l).map_or(0.0, |x| x.1);
+    let share = |l: &str| {
+        scores
+            .iter()
+            .find(|(x, _)| same_lang(x, l))
+            .map_or(0.0, |x| x.1)
+    };
     let (trace_lang, confidence) = match best(&scores).filter(|(_, s)| *s > 0.0) {
         Some((l, c)) if c >= opts.close_call_below => (Some(l), c),
         Some((l, c)) => {
@@ -602,13 +621,13 @@ fn measure_default(
         }
         let r = &ranked[k];
         let Some(top) = r.first() else { continue };
-        if Some(top.lang) == trace_lang {
+        if is_lang(trace_lang, top.lang) {
             units[k].own = trace_lang;
             continue;
         }
         let trace_conf = r
             .iter()
-            .find(|d| Some(d.lang) == trace_lang)
+            .find(|d| is_lang(trace_lang, d.lang))
             .map_or(0.0, |d| d.confidence);
         if !trace_latin {
             // Another script's trace: Latin text is a switch whatever its margin.
@@ -632,7 +651,7 @@ fn measure_default(
         let mut members = vec![k];
         let mut j = k + 1;
         while j < units.len() {
-            if cand[j] == Some(lang) {
+            if is_lang(cand[j], lang) {
                 members.push(j);
             } else if cand[j].is_some() || units[j].own.is_some() {
                 break;
@@ -648,7 +667,7 @@ fn measure_default(
                 let r = &ranked[m];
                 let trace_conf = r
                     .iter()
-                    .find(|d| Some(d.lang) == trace_lang)
+                    .find(|d| is_lang(trace_lang, d.lang))
                     .map_or(0.0, |d| d.confidence);
                 r.first()
                     .is_some_and(|d| d.confidence - trace_conf >= opts.certain_margin)
@@ -659,10 +678,11 @@ fn measure_default(
             let top = r.first();
             let trace_conf = r
                 .iter()
-                .find(|d| Some(d.lang) == trace_lang)
+                .find(|d| is_lang(trace_lang, d.lang))
                 .map_or(0.0, |d| d.confidence);
-            accept = top
-                .is_some_and(|d| d.lang == lang && d.confidence - trace_conf >= opts.switch_margin);
+            accept = top.is_some_and(|d| {
+                same_lang(d.lang, lang) && d.confidence - trace_conf >= opts.switch_margin
+            });
         }
         for &m in &members {
             units[m].own = if accept {
@@ -685,8 +705,11 @@ fn measure_default(
     }
     for u in &mut units {
         if let Some(l) = u.own {
-            let w = per_lang.iter().find(|(x, _)| *x == l).map_or(0.0, |x| x.1);
-            if Some(l) != trace_lang && w < opts.min_switch_letters as f64 {
+            let w = per_lang
+                .iter()
+                .find(|(x, _)| same_lang(x, l))
+                .map_or(0.0, |x| x.1);
+            if !is_lang(trace_lang, l) && w < opts.min_switch_letters as f64 {
                 u.own = None;
             }
         }
@@ -711,7 +734,7 @@ fn measure_default(
         total_letters += u.letters as u64;
         add_score(&mut lang_letters, l, u.letters as f64);
         match segments.last_mut() {
-            Some(s) if s.lang == l => s.end = u.end,
+            Some(s) if same_lang(&s.lang, l) => s.end = u.end,
             _ => segments.push(Segment {
                 lang: l.to_string(),
                 start: u.start,
@@ -719,12 +742,12 @@ fn measure_default(
             }),
         }
     }
-    lang_letters.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    lang_letters.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     let cs_langs: Vec<String> = lang_letters.iter().map(|(l, _)| l.to_string()).collect();
     let purity = if total_letters > 0 {
         lang_letters
             .iter()
-            .find(|(l, _)| *l == query)
+            .find(|(l, _)| same_lang(l, query))
             .map_or(0.0, |x| x.1)
             / total_letters as f64
     } else {
@@ -744,7 +767,7 @@ fn measure_default(
             i += 1;
         }
         if let Some((l, _)) = best(&line_scores) {
-            if l != query {
+            if !same_lang(l, query) {
                 line_pass = false;
             }
         }

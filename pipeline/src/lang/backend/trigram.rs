@@ -292,7 +292,7 @@ impl TrigramTable {
         out.sort_by(|a, b| {
             b.confidence
                 .total_cmp(&a.confidence)
-                .then(a.lang.cmp(b.lang))
+                .then_with(|| a.lang.cmp(b.lang))
         });
         out
     }
