@@ -441,10 +441,7 @@ pub fn without_names(text: &str) -> String {
             }
         } else {
             in_word = false;
-            if matches!(
-                c,
-                '.' | '!' | '?' | ':' | ';' | '\n' | '"' | '«' | '“' | '('
-            ) {
+            if super::opens_sentence(c) {
                 sentence_start = true;
             }
             out.push(c);

@@ -60,6 +60,28 @@ const LANGUAGE_ALIASES: &[(&str, &[&str])] = &[
     ("zh", &["chinese", "zho", "chi", "cmn"]),
 ];
 
+/// True for a character after which a capitalised word starts a sentence
+/// rather than naming someone (the measures skip names: "Final Answer:
+/// Raymond a 14 ans" is French). ASCII by one bit test: the word ranking
+/// asks it after every word.
+#[inline]
+pub(crate) fn opens_sentence(c: char) -> bool {
+    const ASCII: u128 = bits(b".!?:;\n\"(");
+    const fn bits(chars: &[u8]) -> u128 {
+        let mut m = 0u128;
+        let mut k = 0;
+        while k < chars.len() {
+            m |= 1 << chars[k];
+            k += 1;
+        }
+        m
+    }
+    match c as u32 {
+        u @ 0..0x80 => (ASCII >> u) & 1 == 1,
+        _ => matches!(c, '«' | '“'),
+    }
+}
+
 /// The `&'static` ISO 639-1 code of a supported language, from its code in
 /// any case, a BCP 47 tag (`pt-BR`, `zh_Hans`), an ISO 639-2/3 code or its
 /// English name.
@@ -296,6 +318,17 @@ pub fn fidelity_jsonl(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sentence_openers() {
+        for c in (0..=0x2100).filter_map(char::from_u32) {
+            let listed = matches!(
+                c,
+                '.' | '!' | '?' | ':' | ';' | '\n' | '"' | '«' | '“' | '('
+            );
+            assert_eq!(opens_sentence(c), listed, "{c:?}");
+        }
+    }
 
     #[test]
     fn languages_are_read_in_the_spellings_data_uses() {

@@ -242,19 +242,22 @@ impl TrigramTable {
                     }
                     continue;
                 }
-                let Some(c) = text[i..].chars().next() else {
-                    break;
+                // ASCII here is no letter: taken as it is, not decoded.
+                let c = if b.is_ascii() {
+                    char::from(b)
+                } else {
+                    let Some(c) = text[i..].chars().next() else {
+                        break;
+                    };
+                    c
                 };
                 i += c.len_utf8();
-                if !crate::chars::is_alphabetic(c) {
+                if b.is_ascii() || !crate::chars::is_alphabetic(c) {
                     if word.len != 0 || skip {
                         sentence_start = false;
                     }
                     add_word(&mut word);
-                    if matches!(
-                        c,
-                        '.' | '!' | '?' | ':' | ';' | '\n' | '"' | '«' | '“' | '('
-                    ) {
+                    if crate::lang::opens_sentence(c) {
                         sentence_start = true;
                     }
                     skip = false;
