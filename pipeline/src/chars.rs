@@ -135,6 +135,43 @@ pub fn decode_at(text: &str, i: usize) -> (u32, usize) {
     }
 }
 
+/// Up to 16 bytes as a little-endian number (byte i in bits 8i..8i+8),
+/// zero above them: two overlapping loads, where copying a slice of varying
+/// length into a buffer calls `memcpy` (a word's letters, per word).
+#[inline]
+pub fn load_le(b: &[u8]) -> u128 {
+    let n = b.len();
+    assert!(n <= 16, "load_le takes at most 16 bytes");
+    let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or([0; 8]));
+    let half = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or([0; 4]));
+    // The loads overlap where n is not a power of two; the bytes they
+    // share are the same, so or-ing them changes nothing.
+    match n {
+        8.. => u128::from(word(0)) | (u128::from(word(n - 8)) << (8 * (n - 8))),
+        4.. => u128::from(half(0)) | (u128::from(half(n - 4)) << (8 * (n - 4))),
+        1.. => {
+            u128::from(b[0])
+                | (u128::from(b[n / 2]) << (8 * (n / 2)))
+                | (u128::from(b[n - 1]) << (8 * (n - 1)))
+        }
+        0 => 0,
+    }
+}
+
+/// The first `n` (at most 16) bytes of `b` as [`load_le`] gives them. Where
+/// `b` goes on for 16 bytes this is one load and a mask, with no branch on
+/// `n` (words vary in length, so such branches mispredict).
+#[inline]
+pub fn load_le_prefix(b: &[u8], n: usize) -> u128 {
+    match b.get(..16) {
+        Some(sixteen) if n <= 16 => {
+            let keep = u128::MAX.checked_shr(8 * (16 - n) as u32).unwrap_or(0);
+            u128::from_le_bytes(sixteen.try_into().unwrap_or([0; 16])) & keep
+        }
+        _ => load_le(&b[..n]),
+    }
+}
+
 /// The high bit of each byte of a word read from eight bytes.
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
@@ -159,6 +196,25 @@ pub fn ascii_letter_prefix_len(bytes: &[u8]) -> usize {
             at_least_a & !above_z & !word
         },
         u8::is_ascii_alphabetic,
+    )
+}
+
+/// How many bytes at the start of `bytes` are ASCII letters or digits, eight
+/// at a time (see [`ascii_letter_prefix_len`]).
+#[inline]
+pub fn ascii_alphanumeric_prefix_len(bytes: &[u8]) -> usize {
+    prefix_len(
+        bytes,
+        |word| {
+            let lower = (word | 0x2020_2020_2020_2020) & !HIGH;
+            let letter = (lower + 0x1f1f_1f1f_1f1f_1f1f) & !(lower + 0x0505_0505_0505_0505);
+            // The high bit of `seven + 0x50` says seven >= '0', of
+            // `seven + 0x46` seven > '9'.
+            let seven = word & !HIGH;
+            let digit = (seven + 0x5050_5050_5050_5050) & !(seven + 0x4646_4646_4646_4646);
+            (letter | digit) & !word
+        },
+        u8::is_ascii_alphanumeric,
     )
 }
 
@@ -216,6 +272,40 @@ mod tests {
             i += c.len_utf8();
         }
         assert_eq!(i, text.len());
+    }
+
+    #[test]
+    fn ascii_alphanumeric_prefixes_of_every_byte() {
+        for b in 0..=255u8 {
+            for at in 0..17 {
+                let mut bytes = *b"ab3defgh0JKL9NOPq";
+                bytes[at] = b;
+                let slow = bytes
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .count();
+                assert_eq!(
+                    ascii_alphanumeric_prefix_len(&bytes),
+                    slow,
+                    "byte {b:#x} at {at}"
+                );
+            }
+        }
+        assert_eq!(ascii_alphanumeric_prefix_len(b""), 0);
+    }
+
+    #[test]
+    fn loads_up_to_sixteen_bytes() {
+        let bytes: Vec<u8> = (1..=16).collect();
+        for n in 0..=16 {
+            let mut padded = [0u8; 16];
+            padded[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(
+                load_le(&bytes[..n]),
+                u128::from_le_bytes(padded),
+                "{n} bytes"
+            );
+        }
     }
 
     #[test]

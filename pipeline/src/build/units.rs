@@ -70,7 +70,7 @@ pub fn for_each_unit(text: &str, mut emit: impl FnMut(u64)) {
             }
             in_word = false;
             ascii_block::for_each_run(alphanumeric, |start, len| {
-                word.write_ascii_lowercase(&block[start..start + len]);
+                word.write_ascii_lowercase(&block[start..], len);
                 if start + len < BLOCK {
                     emit(std::mem::replace(&mut word, UnitHash::new()).finish());
                 } else {
@@ -85,12 +85,18 @@ pub fn for_each_unit(text: &str, mut emit: impl FnMut(u64)) {
         let stop = (i + BLOCK).min(bytes.len());
         while i < stop {
             let b = bytes[i];
+            if b.is_ascii_alphanumeric() {
+                // A run of ASCII letters and digits (a number, an English
+                // word) in one step; it may end past the block.
+                let run = crate::chars::ascii_alphanumeric_prefix_len(&bytes[i..]);
+                word.write_ascii_lowercase(&bytes[i..], run);
+                in_word = true;
+                i += run;
+                continue;
+            }
             if b.is_ascii() {
                 i += 1;
-                if b.is_ascii_alphanumeric() {
-                    word.write_byte(b.to_ascii_lowercase());
-                    in_word = true;
-                } else if in_word {
+                if in_word {
                     emit(word.finish());
                     word = UnitHash::new();
                     in_word = false;
@@ -223,16 +229,19 @@ impl UnitHash {
             self.pending = 0;
         }
     }
-    /// ASCII letters and digits, lowercased (`| 0x20` leaves digits as they are).
+    /// The first `len` bytes of `bytes`, ASCII letters and digits,
+    /// lowercased (`| 0x20` leaves digits as they are). `bytes` may go on
+    /// past them: the chunks are then read without a branch on their length.
     #[inline]
-    fn write_ascii_lowercase(&mut self, mut bytes: &[u8]) {
+    fn write_ascii_lowercase(&mut self, bytes: &[u8], len: usize) {
         // Up to eight bytes at a time, as `write_byte` would pack them: the
         // first byte highest, a mix whenever eight are pending.
-        while !bytes.is_empty() {
-            let take = (8 - (self.len % 8) as usize).min(bytes.len());
-            let mut padded = [0u8; 8];
-            padded[8 - take..].copy_from_slice(&bytes[..take]);
-            let chunk = u64::from_be_bytes(padded) | (0x2020_2020_2020_2020 >> (64 - 8 * take));
+        let mut done = 0;
+        while done < len {
+            let take = (8 - (self.len % 8) as usize).min(len - done);
+            let first_lowest = crate::chars::load_le_prefix(&bytes[done..], take) as u64;
+            let chunk = (first_lowest.swap_bytes() >> (64 - 8 * take))
+                | (0x2020_2020_2020_2020 >> (64 - 8 * take));
             // With eight to take nothing is pending (and a shift by 64 would overflow).
             self.pending = if take == 8 {
                 chunk
@@ -244,7 +253,7 @@ impl UnitHash {
                 self.h = mix(self.h ^ self.pending);
                 self.pending = 0;
             }
-            bytes = &bytes[take..];
+            done += take;
         }
     }
     fn write_char(&mut self, c: char) {
@@ -285,6 +294,23 @@ mod tests {
         }
         assert!(unspaced('ก') && unspaced('の') && unspaced('答') && unspaced('\u{20000}'));
         assert!(!unspaced('a') && !unspaced('가') && !unspaced('ж'));
+    }
+
+    #[test]
+    fn ascii_runs_hash_as_byte_by_byte() {
+        let text = b"Supercalifragilistic 2024 x THE end, and then some more";
+        for start in [0, 5, 21, 26] {
+            for len in 1..=20 {
+                let (mut whole, mut bytewise) = (UnitHash::new(), UnitHash::new());
+                whole.write_byte(b'q'); // something pending before the run
+                bytewise.write_byte(b'q');
+                whole.write_ascii_lowercase(&text[start..], len);
+                text[start..start + len]
+                    .iter()
+                    .for_each(|b| bytewise.write_byte(b | 0x20));
+                assert_eq!(whole.finish(), bytewise.finish(), "{start}+{len}");
+            }
+        }
     }
 
     #[test]

@@ -231,7 +231,7 @@ impl TrigramTable {
                         if !sentence_start && b.is_ascii_uppercase() {
                             skip = true;
                         } else {
-                            word.push_ascii_run(&bytes[i..i + run]);
+                            word.push_ascii_run(&bytes[i..], run);
                         }
                         i += run;
                         continue;
@@ -325,25 +325,23 @@ impl WordBuf {
         }
     }
 
-    /// `push_ascii` of each of `letters` (ASCII letters) lowercased, into an
-    /// empty buffer: up to 16 of them in one load.
+    /// `push_ascii` of each of the first `len` bytes of `bytes` (ASCII
+    /// letters) lowercased, into an empty buffer: up to 16 of them in one
+    /// load (`bytes` may go on past them).
     #[inline]
-    fn push_ascii_run(&mut self, letters: &[u8]) {
+    fn push_ascii_run(&mut self, bytes: &[u8], len: usize) {
         debug_assert_eq!(self.len, 0);
-        if letters.len() > 16 {
-            letters
+        if len > 16 {
+            bytes[..len]
                 .iter()
                 .for_each(|b| self.push_ascii(b.to_ascii_lowercase()));
             return;
         }
-        let mut packed = [0u8; 16];
-        packed[..letters.len()].copy_from_slice(letters);
         // `| 0x20` lowercases an ASCII letter; the padding stays zero.
-        let case = u128::MAX
-            .checked_shr(8 * (16 - letters.len() as u32))
-            .unwrap_or(0);
-        self.key = u128::from_le_bytes(packed) | (0x2020_2020_2020_2020_2020_2020_2020_2020 & case);
-        self.len = letters.len();
+        let case = u128::MAX.checked_shr(8 * (16 - len as u32)).unwrap_or(0);
+        self.key = crate::chars::load_le_prefix(bytes, len)
+            | (0x2020_2020_2020_2020_2020_2020_2020_2020 & case);
+        self.len = len;
     }
 
     #[inline]
@@ -740,7 +738,17 @@ mod tests {
             let letters: Vec<u8> = word.bytes().filter(u8::is_ascii_alphabetic).collect();
             let upper = letters.to_ascii_uppercase();
             let (mut run, mut one_by_one) = (WordBuf::default(), WordBuf::default());
-            run.push_ascii_run(&upper);
+            run.push_ascii_run(&upper, upper.len());
+            // Bytes after the run are left out (the 16-byte load's path).
+            let mut followed = upper.clone();
+            followed.extend_from_slice(b" and more letters after it");
+            let mut run_in_text = WordBuf::default();
+            run_in_text.push_ascii_run(&followed, upper.len());
+            assert_eq!(
+                (run_in_text.key, run_in_text.len),
+                (run.key, run.len),
+                "{word}"
+            );
             letters.iter().for_each(|&b| one_by_one.push_ascii(b));
             assert_eq!(
                 (run.key, run.len),
