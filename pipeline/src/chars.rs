@@ -192,18 +192,7 @@ pub fn ascii_letter_prefix_len(bytes: &[u8]) -> usize {
 /// [`ascii_letter_prefix_len`] eight bytes at a time.
 #[inline]
 fn ascii_letter_prefix_len_swar(bytes: &[u8]) -> usize {
-    prefix_len(
-        bytes,
-        |word| {
-            // Per byte, without carries between bytes: the high bit of
-            // `lower + 0x1f` says lower >= 'a', of `lower + 0x05` lower > 'z'.
-            let lower = (word | 0x2020_2020_2020_2020) & !HIGH;
-            let at_least_a = lower + 0x1f1f_1f1f_1f1f_1f1f;
-            let above_z = lower + 0x0505_0505_0505_0505;
-            at_least_a & !above_z & !word
-        },
-        u8::is_ascii_alphabetic,
-    )
+    prefix_len(bytes, swar_letters, u8::is_ascii_alphabetic)
 }
 
 /// How many bytes at the start of `bytes` are ASCII letters or digits (see
@@ -218,17 +207,28 @@ pub fn ascii_alphanumeric_prefix_len(bytes: &[u8]) -> usize {
 fn ascii_alphanumeric_prefix_len_swar(bytes: &[u8]) -> usize {
     prefix_len(
         bytes,
-        |word| {
-            let lower = (word | 0x2020_2020_2020_2020) & !HIGH;
-            let letter = (lower + 0x1f1f_1f1f_1f1f_1f1f) & !(lower + 0x0505_0505_0505_0505);
-            // The high bit of `seven + 0x50` says seven >= '0', of
-            // `seven + 0x46` seven > '9'.
-            let seven = word & !HIGH;
-            let digit = (seven + 0x5050_5050_5050_5050) & !(seven + 0x4646_4646_4646_4646);
-            (letter | digit) & !word
-        },
+        |word| swar_letters(word) | swar_digits(word),
         u8::is_ascii_alphanumeric,
     )
+}
+
+/// The high bit of each byte of `word` that is an ASCII letter, per byte
+/// without carries between bytes: the high bit of `lower + 0x1f` says
+/// lower >= 'a', of `lower + 0x05` lower > 'z'.
+#[inline]
+fn swar_letters(word: u64) -> u64 {
+    let lower = (word | 0x2020_2020_2020_2020) & !HIGH;
+    let at_least_a = lower + 0x1f1f_1f1f_1f1f_1f1f;
+    let above_z = lower + 0x0505_0505_0505_0505;
+    at_least_a & !above_z & !word
+}
+
+/// The high bit of each byte of `word` that is an ASCII digit: the high bit
+/// of `seven + 0x50` says seven >= '0', of `seven + 0x46` seven > '9'.
+#[inline]
+fn swar_digits(word: u64) -> u64 {
+    let seven = word & !HIGH;
+    (seven + 0x5050_5050_5050_5050) & !(seven + 0x4646_4646_4646_4646) & !word
 }
 
 /// The length of the run of ASCII letters (and digits, with `digits`) at the
@@ -303,20 +303,47 @@ pub fn str_from_utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn ascii_letter_prefixes_of_every_byte() {
-        // Each byte value at each position of a 17-byte run of letters.
+    /// Each byte value at each position of a 17-byte run (sixteen at a
+    /// time, then the tail), for the fast and the eight-byte versions.
+    fn check_every_byte_everywhere(
+        run: &[u8; 17],
+        passes: fn(&u8) -> bool,
+        versions: [fn(&[u8]) -> usize; 2],
+    ) {
         for b in 0..=255u8 {
             for at in 0..17 {
-                let mut bytes = *b"abcdefghIJKLMNOPq";
+                let mut bytes = *run;
                 bytes[at] = b;
-                let slow = bytes.iter().take_while(|c| c.is_ascii_alphabetic()).count();
-                assert_eq!(ascii_letter_prefix_len(&bytes), slow, "byte {b:#x} at {at}");
-                let swar = ascii_letter_prefix_len_swar(&bytes);
-                assert_eq!(swar, slow, "byte {b:#x} at {at}");
+                let slow = bytes.iter().take_while(|c| passes(c)).count();
+                for version in versions {
+                    assert_eq!(version(&bytes), slow, "byte {b:#x} at {at}");
+                }
             }
         }
-        assert_eq!(ascii_letter_prefix_len(b""), 0);
+        for version in versions {
+            assert_eq!(version(b""), 0);
+        }
+    }
+
+    #[test]
+    fn ascii_letter_prefixes_of_every_byte() {
+        check_every_byte_everywhere(
+            b"abcdefghIJKLMNOPq",
+            u8::is_ascii_alphabetic,
+            [ascii_letter_prefix_len, ascii_letter_prefix_len_swar],
+        );
+    }
+
+    #[test]
+    fn ascii_alphanumeric_prefixes_of_every_byte() {
+        check_every_byte_everywhere(
+            b"ab3defgh0JKL9NOPq",
+            u8::is_ascii_alphanumeric,
+            [
+                ascii_alphanumeric_prefix_len,
+                ascii_alphanumeric_prefix_len_swar,
+            ],
+        );
     }
 
     #[test]
@@ -328,28 +355,6 @@ mod tests {
             i += c.len_utf8();
         }
         assert_eq!(i, text.len());
-    }
-
-    #[test]
-    fn ascii_alphanumeric_prefixes_of_every_byte() {
-        for b in 0..=255u8 {
-            for at in 0..17 {
-                let mut bytes = *b"ab3defgh0JKL9NOPq";
-                bytes[at] = b;
-                let slow = bytes
-                    .iter()
-                    .take_while(|c| c.is_ascii_alphanumeric())
-                    .count();
-                assert_eq!(
-                    ascii_alphanumeric_prefix_len(&bytes),
-                    slow,
-                    "byte {b:#x} at {at}"
-                );
-                let swar = ascii_alphanumeric_prefix_len_swar(&bytes);
-                assert_eq!(swar, slow, "byte {b:#x} at {at}");
-            }
-        }
-        assert_eq!(ascii_alphanumeric_prefix_len(b""), 0);
     }
 
     #[test]
