@@ -280,23 +280,22 @@ impl<'a> Masker<'a> {
         let opens = matches!(b.get(i + 1), Some(x) if !x.is_ascii_whitespace());
         if opens {
             let end = (i + 1 + INLINE_CAP).min(b.len());
+            // From one `$` or line break to the next (currency leaves many
+            // a `$` unclosed, each searched up to the cap).
             let mut j = i + 1;
-            while j < end {
-                match b[j] {
-                    b'\n' => break,
-                    b'$' => {
-                        let prev = b[j - 1];
-                        let next_digit = b.get(j + 1).is_some_and(|x| x.is_ascii_digit());
-                        if j > i + 1 && !prev.is_ascii_whitespace() && prev != b'\\' && !next_digit
-                        {
-                            blank(out, i, j + 1);
-                            return j + 1;
-                        }
-                        if b.get(j + 1) == Some(&b'$') {
-                            break; // a display opener: not ours
-                        }
-                    }
-                    _ => {}
+            while let Some(k) = memchr::memchr2(b'\n', b'$', &b[j..end]) {
+                j += k;
+                if b[j] == b'\n' {
+                    break;
+                }
+                let prev = b[j - 1];
+                let next_digit = b.get(j + 1).is_some_and(|x| x.is_ascii_digit());
+                if j > i + 1 && !prev.is_ascii_whitespace() && prev != b'\\' && !next_digit {
+                    blank(out, i, j + 1);
+                    return j + 1;
+                }
+                if b.get(j + 1) == Some(&b'$') {
+                    break; // a display opener: not ours
                 }
                 j += 1;
             }
@@ -628,6 +627,12 @@ mod tests {
             "sells for each, so a day"
         );
         assert_eq!(strip_math("au prix de 2 $ l'œuf"), "au prix de l'œuf");
+        // Inline math closes on its line only, not before a digit, not at
+        // an escaped or spaced `$`, and not where a display opener starts.
+        assert_eq!(strip_math("cost $x\nword$ here"), "cost x\nword here");
+        assert_eq!(strip_math("we get $a \\$ b$ done"), "we get done");
+        assert_eq!(strip_math("pay $a $5 then$ ok"), "pay ok");
+        assert_eq!(strip_math("see $a $$b$$ end"), "see a end");
     }
 
     #[test]
