@@ -139,7 +139,7 @@ pub fn decode_at(text: &str, i: usize) -> (u32, usize) {
 /// zero above them: two overlapping loads, where copying a slice of varying
 /// length into a buffer calls `memcpy` (a word's letters, per word).
 #[inline]
-pub fn load_le(b: &[u8]) -> u128 {
+fn load_le(b: &[u8]) -> u128 {
     let n = b.len();
     assert!(n <= 16, "load_le takes at most 16 bytes");
     let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or([0; 8]));

@@ -104,9 +104,16 @@ impl ScriptTable {
                 None
             };
         }
-        match self.0.get(u as usize) {
-            Some(&code) => SCRIPT_CODES[code as usize],
-            None => script_by_blocks(c),
+        self.of_non_ascii(u)
+    }
+
+    /// [`Self::of`] a non-ASCII code point (a `char`'s): one load for the
+    /// Basic Multilingual Plane, the blocks beyond it.
+    #[inline]
+    fn of_non_ascii(self, code: u32) -> Option<Script> {
+        match self.0.get(code as usize) {
+            Some(&index) => SCRIPT_CODES[usize::from(index)],
+            None => char::from_u32(code).and_then(script_by_blocks),
         }
     }
 }
@@ -125,12 +132,7 @@ impl ScriptTable {
         let mut i = 0;
         while i < text.len() {
             let (code, len) = crate::chars::decode_at(text, i);
-            let script = match code {
-                0..0x80 => break,
-                0x80..0x1_0000 => SCRIPT_CODES[usize::from(self.0[code as usize])],
-                _ => char::from_u32(code).and_then(script_by_blocks),
-            };
-            if !keep(script) {
+            if code < 0x80 || !keep(self.of_non_ascii(code)) {
                 break;
             }
             i += len;
