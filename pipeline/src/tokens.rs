@@ -57,6 +57,7 @@ impl TokenCounter {
 pub fn approximate_tokens(text: &str) -> usize {
     let mut count = Approximation::default();
     let bytes = text.as_bytes();
+    let classes = char_classes();
     let mut i = 0;
     while i < bytes.len() {
         let block = bytes
@@ -69,7 +70,6 @@ pub fn approximate_tokens(text: &str) -> usize {
         }
         // A block with other bytes (or the tail): one character at a time
         // (the last may run past the block).
-        let classes = char_classes();
         let stop = (i + BLOCK).min(bytes.len());
         while i < stop {
             let (code, len) = crate::chars::decode_at(text, i);

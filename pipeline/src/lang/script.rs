@@ -116,9 +116,7 @@ impl ScriptTable {
             None => char::from_u32(code).and_then(script_by_blocks),
         }
     }
-}
 
-impl ScriptTable {
     /// The byte length of the longest prefix of `text` made of non-ASCII
     /// characters whose script satisfies `keep` (asked once per character,
     /// in order, until it says no), decoded with
