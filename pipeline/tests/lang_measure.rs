@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use adamame_pipeline::lang::{
-    corpus_fidelity, detector, measure, strip_math, Backend, Detector, DetectorOptions,
-    FidelityOptions,
+    corpus_fidelity, detector, measure, measure_in_query_language, strip_math, Backend, Detector,
+    DetectorOptions, Fidelity, FidelityOptions, OtherLanguage,
 };
 
 fn data() -> PathBuf {
@@ -105,6 +105,46 @@ fn collapsed_french_traces_are_english() {
     assert!(c.consistency < 0.3, "{c:?}");
     assert!(c.lpr < 0.1, "{c:?}");
     assert!(c.code_switch_rate > 0.8, "{c:?}");
+}
+
+#[test]
+fn the_filter_measures_in_full_only_traces_in_the_query_language() {
+    // 32B_system/fr holds both: French traces and traces collapsed into English.
+    let det = lingua();
+    let ts = traces("traces/s1-mgsm/32B_system/fr.jsonl");
+    // lingua sums in hash-map order: confidences agree to rounding only.
+    let rounded = |mut f: Fidelity| {
+        f.confidence = (f.confidence * 1e9).round();
+        f.purity = (f.purity * 1e9).round();
+        f
+    };
+    for opts in [FidelityOptions::default(), FidelityOptions::paper()] {
+        let (mut full, mut cut) = (0, 0);
+        for t in ts.iter().take(80) {
+            let whole = rounded(measure(det, t, "fr", &opts));
+            match measure_in_query_language(det, t, "fr", &opts).map(rounded) {
+                Ok(f) => {
+                    assert_eq!(f, whole);
+                    assert_eq!(f.trace_lang, "fr");
+                    full += 1;
+                }
+                Err(OtherLanguage { fid }) => {
+                    let fid = rounded(fid);
+                    assert_ne!(whole.trace_lang, "fr");
+                    assert_eq!(fid.trace_lang, whole.trace_lang);
+                    assert_eq!(fid.confidence, whole.confidence);
+                    // Nothing past the trace language was measured.
+                    assert!(fid.segments.is_empty() && fid.cs_langs.is_empty());
+                    cut += 1;
+                }
+            }
+        }
+        assert!(
+            full >= 5 && cut >= 40,
+            "{:?}: {full} in full, {cut} cut",
+            opts.preset
+        );
+    }
 }
 
 #[test]

@@ -176,24 +176,34 @@ impl Candidate<'_> {
             return Err(self.reject(prov, Stage::Correct, Reason::WrongAnswer, detail, None));
         }
         // language
-        let mut fid = lang::measure(ctx.detector.as_ref(), &reasoning, self.lang, &ctx.fidelity);
+        let measured = lang::measure_in_query_language(
+            ctx.detector.as_ref(),
+            &reasoning,
+            self.lang,
+            &ctx.fidelity,
+        );
+        let mut fid = match measured {
+            Ok(fid) if fid.trace_lang == self.lang => fid,
+            Ok(fid) | Err(lang::OtherLanguage { fid }) => {
+                let detail = format!(
+                    "reasoning detected as `{}` (confidence {:.2}), query language `{}`",
+                    fid.trace_lang,
+                    round6(fid.confidence),
+                    self.lang
+                );
+                return Err(self.reject(
+                    prov,
+                    Stage::Language,
+                    Reason::WrongLanguage,
+                    detail,
+                    Some(fid.trace_lang),
+                ));
+            }
+        };
         // lingua sums probabilities in hash-map order, so the last bits vary
         // between processes; rounding keeps the shards byte-identical.
         fid.confidence = round6(fid.confidence);
         fid.purity = round6(fid.purity);
-        if fid.trace_lang != self.lang {
-            let detail = format!(
-                "reasoning detected as `{}` (confidence {:.2}), query language `{}`",
-                fid.trace_lang, fid.confidence, self.lang
-            );
-            return Err(self.reject(
-                prov,
-                Stage::Language,
-                Reason::WrongLanguage,
-                detail,
-                Some(fid.trace_lang),
-            ));
-        }
         if ctx.config.preset == Preset::Default {
             if let Some(detail) = threshold_failure(&ctx.config, &fid) {
                 return Err(self.reject(

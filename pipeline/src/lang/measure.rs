@@ -202,13 +202,77 @@ pub fn measure(
     query_lang: &str,
     opts: &FidelityOptions,
 ) -> Fidelity {
+    match measure_with(det, text, query_lang, opts, Scope::Always) {
+        Ok(fid) | Err(OtherLanguage { fid, .. }) => fid,
+    }
+}
+
+/// A trace whose language is not the query language, as a filter needs it:
+/// [`Fidelity`]'s `trace_lang` and `confidence` are set, the other measures
+/// are not taken (a rejected trace's lines and segments would go unused).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtherLanguage {
+    pub fid: Fidelity,
+}
+
+/// [`measure`] when the trace is in the query language; its language and
+/// confidence alone otherwise. The build's `language` stage asks this: on
+/// Thai traces that collapsed into English the lines and segments were a
+/// sixth of the measure.
+pub fn measure_in_query_language(
+    det: &dyn Detector,
+    text: &str,
+    query_lang: &str,
+    opts: &FidelityOptions,
+) -> Result<Fidelity, OtherLanguage> {
+    measure_with(det, text, query_lang, opts, Scope::InQueryLanguage)
+}
+
+/// Which traces get every measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Always,
+    InQueryLanguage,
+}
+
+impl Scope {
+    /// The measures stop at the trace language: it is not the query's and
+    /// only traces in the query language are measured in full.
+    fn stops(self, trace_lang: Option<&str>, query: &str) -> bool {
+        self == Scope::InQueryLanguage && !is_lang(trace_lang, query)
+    }
+}
+
+/// The early answer of [`Scope::stops`].
+fn other_language(trace_lang: Option<&str>, confidence: f64) -> OtherLanguage {
+    OtherLanguage {
+        fid: Fidelity {
+            trace_lang: trace_lang.unwrap_or("unknown").to_string(),
+            confidence,
+            ..Fidelity::unknown()
+        },
+    }
+}
+
+fn measure_with(
+    det: &dyn Detector,
+    text: &str,
+    query_lang: &str,
+    opts: &FidelityOptions,
+    scope: Scope,
+) -> Result<Fidelity, OtherLanguage> {
     // "FR" and " fr" are French too.
     let query_lang = super::canonical_lang(query_lang).unwrap_or(query_lang);
     let mask = math_mask(text);
-    match opts.preset {
-        Preset::Default => measure_default(det, &mask, query_lang, opts),
-        Preset::Paper => measure_paper(det, &mask, query_lang),
+    let fid = match opts.preset {
+        Preset::Default => measure_default(det, &mask, query_lang, opts, scope)?,
+        Preset::Paper => measure_paper(det, &mask, query_lang, scope)?,
+    };
+    if scope.stops(Some(&fid.trace_lang), query_lang) {
+        // No letters at all: "unknown", measured in full.
+        return Err(OtherLanguage { fid });
     }
+    Ok(fid)
 }
 
 /// `word_pass` on a math mask: for a non-Latin-script language no run of 2+
@@ -488,12 +552,13 @@ fn measure_default(
     mask: &str,
     query: &str,
     opts: &FidelityOptions,
-) -> Fidelity {
+    scope: Scope,
+) -> Result<Fidelity, OtherLanguage> {
     let configured = det.languages();
     let is_configured = |l: &str| configured.iter().copied().find(|c| same_lang(c, l));
     let (mut units, runs) = units_of(mask, opts);
     if units.is_empty() {
-        return Fidelity::unknown();
+        return Ok(Fidelity::unknown());
     }
 
     // 1. Which units are evidence. Non-Latin ones are settled by their script.
@@ -593,6 +658,10 @@ fn measure_default(
             None => (None, 0.0),
         },
     };
+
+    if scope.stops(trace_lang, query) {
+        return Err(other_language(trace_lang, confidence));
+    }
 
     // Kanji without kana in a Japanese trace (月曜日、火曜日…) is no evidence
     // of Chinese unless it is a long passage.
@@ -770,7 +839,7 @@ fn measure_default(
         }
     }
 
-    Fidelity {
+    Ok(Fidelity {
         trace_lang: trace_lang.unwrap_or("unknown").to_string(),
         confidence,
         line_pass,
@@ -779,7 +848,7 @@ fn measure_default(
         cs_langs,
         segments,
         purity,
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -808,18 +877,26 @@ fn letters(s: &str) -> u64 {
     s.chars().filter(|c| script_of(*c).is_some()).count() as u64
 }
 
-fn measure_paper(det: &dyn Detector, mask: &str, query: &str) -> Fidelity {
+fn measure_paper(
+    det: &dyn Detector,
+    mask: &str,
+    query: &str,
+    scope: Scope,
+) -> Result<Fidelity, OtherLanguage> {
     let lg = det.lingua().unwrap_or_else(|| super::shared_lingua());
     // Same offsets, words past lingua's quadratic limit blanked.
     let tamed = tame_long_words(mask);
     let mask: &str = tamed.as_ref();
     if !mask.chars().any(|c| script_of(c).is_some()) {
-        return Fidelity::unknown();
+        return Ok(Fidelity::unknown());
     }
     let (trace_lang, confidence) = match lingua_detect(lg, mask) {
         Some((l, c)) => (code_of(l), c),
         None => ("unknown", 0.0),
     };
+    if scope.stops(Some(trace_lang), query) {
+        return Err(other_language(Some(trace_lang), confidence));
+    }
     let line_pass = mask.lines().filter(|l| !l.trim().is_empty()).all(|line| {
         match lg.detect_language_of(line) {
             None => true,
@@ -850,7 +927,7 @@ fn measure_paper(det: &dyn Detector, mask: &str, query: &str) -> Fidelity {
             end: e,
         });
     }
-    Fidelity {
+    Ok(Fidelity {
         trace_lang: trace_lang.to_string(),
         confidence,
         line_pass,
@@ -863,7 +940,7 @@ fn measure_paper(det: &dyn Detector, mask: &str, query: &str) -> Fidelity {
         } else {
             0.0
         },
-    }
+    })
 }
 
 #[cfg(test)]

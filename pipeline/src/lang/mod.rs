@@ -30,7 +30,9 @@ use std::str::FromStr;
 
 pub use backend::fasttext::{default_model_path, FASTTEXT_MODEL_ENV};
 pub use corpus::{corpus_fidelity, CorpusFidelity};
-pub use measure::{measure, Fidelity, FidelityOptions, Preset, Segment};
+pub use measure::{
+    measure, measure_in_query_language, Fidelity, FidelityOptions, OtherLanguage, Preset, Segment,
+};
 pub use strip::{math_mask, strip_math};
 
 use crate::jsonl::{map_lines, str_field, LineStats};
