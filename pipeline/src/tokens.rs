@@ -78,6 +78,12 @@ pub fn approximate_tokens(text: &str) -> usize {
                 count.ascii_byte(code as u8);
             } else {
                 count.char(class_in(classes, code), len);
+                // The rest of a run of three-byte characters (Thai, kana,
+                // Han, Hangul) in a loop of its own.
+                while let Some(code) = crate::chars::three_byte_code_at(bytes, i) {
+                    count.char(class_in(classes, code), 3);
+                    i += 3;
+                }
             }
         }
     }

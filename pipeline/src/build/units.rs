@@ -45,11 +45,8 @@ fn unspaced_bmp(code: u32) -> bool {
 /// The three bytes at `i` when they are one character of an unspaced script.
 #[inline]
 fn unspaced_at(bytes: &[u8], i: usize) -> Option<[u8; 3]> {
-    let &[lead, b1, b2] = bytes.get(i..i + 3)? else {
-        return None;
-    };
-    let code = (u32::from(lead & 0x0f) << 12) | (u32::from(b1 & 0x3f) << 6) | u32::from(b2 & 0x3f);
-    (lead & 0xf0 == 0xe0 && unspaced_bmp(code)).then_some([lead, b1, b2])
+    let code = crate::chars::three_byte_code_at(bytes, i)?;
+    unspaced_bmp(code).then(|| [bytes[i], bytes[i + 1], bytes[i + 2]])
 }
 
 /// True for characters of scripts written without spaces between words.

@@ -127,8 +127,20 @@ impl ScriptTable {
         text: &str,
         mut keep: impl FnMut(Option<Script>) -> bool,
     ) -> usize {
+        let bytes = text.as_bytes();
         let mut i = 0;
         while i < text.len() {
+            // Three-byte characters (Thai, kana, Han, Hangul) in a loop of
+            // their own.
+            while let Some(code) = crate::chars::three_byte_code_at(bytes, i) {
+                if !keep(self.of_non_ascii(code)) {
+                    return i;
+                }
+                i += 3;
+            }
+            if i >= text.len() {
+                break;
+            }
             let (code, len) = crate::chars::decode_at(text, i);
             if code < 0x80 || !keep(self.of_non_ascii(code)) {
                 break;
