@@ -94,6 +94,12 @@ struct Letter {
     is_l: bool,
 }
 
+/// What [`classify`] says of an ASCII letter.
+const ASCII_LETTER: Letter = Letter {
+    script: Script::Latin,
+    is_l: true,
+};
+
 /// `Ok(Some)` for a character of a word, `Ok(None)` for one that is in no
 /// word, `Err` where we do not know lingua's answer (other scripts, letters
 /// whose lowercase is two characters).
@@ -214,6 +220,73 @@ impl Open {
     }
 }
 
+/// A [`Census`] being taken, character by character.
+#[derive(Default)]
+struct Reading {
+    census: Census,
+    open: Option<Open>,
+}
+
+impl Reading {
+    /// The character `c` at byte `i`; `None` where lingua's words are not
+    /// known (see [`classify`]) or a word grows past `max_word` letters.
+    fn char(&mut self, i: usize, c: char, max_word: usize) -> Option<()> {
+        let class = classify(c).ok()?;
+        let census = &mut self.census;
+        if let (Some(w), Some(l)) = (self.open.as_mut(), class) {
+            let continues = if w.run.opens_letter_run() {
+                l.is_l
+            } else {
+                l.script == w.run
+            };
+            if continues {
+                w.add(l, c);
+                census.accented += usize::from(l.script == Script::Latin && !c.is_ascii());
+                return (w.letters <= max_word).then_some(());
+            }
+        }
+        if let Some(w) = self.open.take() {
+            census.close(w, i);
+        }
+        let Some(l) = class else { return Some(()) };
+        census.accented += usize::from(l.script == Script::Latin && !c.is_ascii());
+        let word = Open::new(l, c, i);
+        if l.script.is_single() {
+            census.close(word, i + c.len_utf8());
+        } else {
+            self.open = Some(word);
+        }
+        Some(())
+    }
+
+    /// `char` of each of the `run` ASCII letters from byte `i`, in one step
+    /// (most of a Latin text): they go on with an open `\p{L}+` word or
+    /// open one, and `add` of an ASCII letter only counts it.
+    fn ascii_letters(&mut self, i: usize, run: usize, max_word: usize) -> Option<()> {
+        let (w, limit) = match self.open.as_mut() {
+            Some(w) if w.run.opens_letter_run() => (w, max_word),
+            _ => {
+                if let Some(w) = self.open.take() {
+                    self.census.close(w, i);
+                }
+                let mut w = Open::new(ASCII_LETTER, 'a', i);
+                w.letters = 0;
+                // A word's first letter is not held against the limit.
+                (self.open.insert(w), max_word.max(1))
+            }
+        };
+        w.letters += run;
+        (w.letters <= limit).then_some(())
+    }
+
+    fn finish(mut self, end: usize) -> Census {
+        if let Some(w) = self.open {
+            self.census.close(w, end);
+        }
+        self.census
+    }
+}
+
 /// What the rule stages look at.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Census {
@@ -246,41 +319,21 @@ impl Census {
     /// where we cannot be sure of them (see [`classify`]) or a word is longer
     /// than `max_word` letters.
     pub fn of(text: &str, max_word: usize) -> Option<Self> {
-        let mut census = Census::default();
-        let mut open: Option<Open> = None;
-        for (i, c) in text.char_indices() {
-            let class = classify(c).ok()?;
-            if let (Some(w), Some(l)) = (open.as_mut(), class) {
-                let continues = if w.run.opens_letter_run() {
-                    l.is_l
-                } else {
-                    l.script == w.run
-                };
-                if continues {
-                    w.add(l, c);
-                    census.accented += usize::from(l.script == Script::Latin && !c.is_ascii());
-                    if w.letters > max_word {
-                        return None;
-                    }
-                    continue;
-                }
+        let mut reading = Reading::default();
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i].is_ascii_alphabetic() {
+                let run = crate::chars::ascii_letter_prefix_len(&bytes[i..]);
+                reading.ascii_letters(i, run, max_word)?;
+                i += run;
+                continue;
             }
-            if let Some(w) = open.take() {
-                census.close(w, i);
-            }
-            let Some(l) = class else { continue };
-            census.accented += usize::from(l.script == Script::Latin && !c.is_ascii());
-            let word = Open::new(l, c, i);
-            if l.script.is_single() {
-                census.close(word, i + c.len_utf8());
-            } else {
-                open = Some(word);
-            }
+            let c = text[i..].chars().next()?;
+            reading.char(i, c, max_word)?;
+            i += c.len_utf8();
         }
-        if let Some(w) = open {
-            census.close(w, text.len());
-        }
-        Some(census)
+        Some(reading.finish(text.len()))
     }
 
     fn close(&mut self, w: Open, end: usize) {
@@ -521,6 +574,26 @@ mod tests {
             ])
             .build()
         })
+    }
+
+    /// [`Census::of`] one character at a time: what its ASCII runs must equal.
+    fn census_by_characters(text: &str, max_word: usize) -> Option<Census> {
+        let mut reading = Reading::default();
+        for (i, c) in text.char_indices() {
+            reading.char(i, c, max_word)?;
+        }
+        Some(reading.finish(text.len()))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_runs_change_no_census(
+            text in "[a-zA-Z0-9 ,.\n\téàßキー数ครับ่ั답\u{301}İ]{0,80}",
+            max_word in 0usize..12,
+        ) {
+            proptest::prop_assert_eq!(Census::of(&text, max_word), census_by_characters(&text, max_word));
+            proptest::prop_assert_eq!(Census::of(&text, 1000), census_by_characters(&text, 1000));
+        }
     }
 
     proptest::proptest! {
