@@ -52,6 +52,46 @@ pub fn for_each_run(mask: u64, mut f: impl FnMut(usize, usize)) {
     }
 }
 
+/// Bit `i` for byte `i` of `chunk` that is ASCII and not a letter (a space,
+/// a digit, punctuation): a byte that is never part of a word.
+#[inline]
+pub fn ascii_non_letters(chunk: &[u8; 16]) -> u16 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of every x86_64 CPU.
+        unsafe { ascii_non_letters_sse2(chunk) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        ascii_non_letters_scalar(chunk)
+    }
+}
+
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn ascii_non_letters_scalar(chunk: &[u8; 16]) -> u16 {
+    let mut m = 0u16;
+    for (i, &b) in chunk.iter().enumerate() {
+        m |= u16::from(b.is_ascii() && !b.is_ascii_alphabetic()) << i;
+    }
+    m
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+unsafe fn ascii_non_letters_sse2(chunk: &[u8; 16]) -> u16 {
+    use std::arch::x86_64::*;
+    // SAFETY: the 16 bytes lie inside the chunk.
+    let v = unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) };
+    // Bytes of 0x80 and above are negative: neither ASCII nor, below, letters.
+    let ascii = _mm_cmpgt_epi8(v, _mm_set1_epi8(-1));
+    let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    let letter = _mm_and_si128(
+        _mm_cmpgt_epi8(lower, _mm_set1_epi8(b'a' as i8 - 1)),
+        _mm_cmplt_epi8(lower, _mm_set1_epi8(b'z' as i8 + 1)),
+    );
+    _mm_movemask_epi8(_mm_andnot_si128(letter, ascii)) as u16
+}
+
 #[cfg(any(test, not(target_arch = "x86_64")))]
 fn masks_scalar(block: &[u8; BLOCK]) -> Option<Masks> {
     if !block.is_ascii() {
@@ -322,6 +362,10 @@ mod tests {
             proptest::prop_assert_eq!(masks(&b), masks_scalar(&b));
             let ascii = b.map(|x| x & 0x7f);
             proptest::prop_assert_eq!(masks(&ascii), masks_scalar(&ascii));
+            for chunk in b.chunks_exact(16) {
+                let chunk: &[u8; 16] = chunk.try_into().unwrap();
+                proptest::prop_assert_eq!(ascii_non_letters(chunk), ascii_non_letters_scalar(chunk));
+            }
         }
     }
 }

@@ -151,7 +151,21 @@ fn tame_by_characters(text: &str) -> std::borrow::Cow<'_, str> {
 /// scan, where the exact check decodes and classifies every character.
 fn may_hold_a_long_word(bytes: &[u8]) -> bool {
     let mut since_break = 0usize;
-    for &b in bytes {
+    // Sixteen bytes at a time: only the run into a chunk's first break can
+    // be long (the runs after it are shorter than the chunk until the next).
+    let mut chunks = bytes.chunks_exact(16);
+    for chunk in &mut chunks {
+        let breaks = crate::ascii_block::ascii_non_letters(chunk.try_into().unwrap_or(&[0; 16]));
+        if since_break + breaks.trailing_zeros() as usize > MAX_WORD {
+            return true;
+        }
+        since_break = if breaks == 0 {
+            since_break + 16
+        } else {
+            breaks.leading_zeros() as usize
+        };
+    }
+    for &b in chunks.remainder() {
         since_break = if b.is_ascii() && !b.is_ascii_alphabetic() {
             0
         } else {
@@ -290,7 +304,40 @@ mod tests {
         assert!(matches!(tame_long_words(&han), Cow::Borrowed(_)));
     }
 
+    /// [`may_hold_a_long_word`] one byte at a time.
+    fn long_run_by_bytes(bytes: &[u8]) -> bool {
+        let mut since_break = 0usize;
+        bytes.iter().any(|&b| {
+            since_break = if b.is_ascii() && !b.is_ascii_alphabetic() {
+                0
+            } else {
+                since_break + 1
+            };
+            since_break > MAX_WORD
+        })
+    }
+
     proptest::proptest! {
+        /// Runs of word bytes around the limit, broken at every offset.
+        #[test]
+        fn the_chunked_precheck_is_the_bytewise_one(
+            runs in proptest::collection::vec(
+                (proptest::sample::select(vec!["a", "é", "Z", "ก"]), 990usize..1010, 0usize..3),
+                1..4,
+            ),
+            lead in 0usize..17,
+        ) {
+            let mut text = "x".repeat(lead);
+            for (piece, n, breaks) in &runs {
+                text.push_str(&piece.repeat(*n));
+                text.push_str(&" ".repeat(*breaks));
+            }
+            proptest::prop_assert_eq!(
+                may_hold_a_long_word(text.as_bytes()),
+                long_run_by_bytes(text.as_bytes())
+            );
+        }
+
         /// The byte pre-check never lets a long word through.
         #[test]
         fn the_byte_precheck_agrees_with_the_character_scan(
