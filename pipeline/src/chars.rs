@@ -149,6 +149,17 @@ pub fn three_byte_code_at(bytes: &[u8], i: usize) -> Option<u32> {
     })
 }
 
+/// The code point of the two-byte character starting at byte `i` of UTF-8
+/// `bytes`, if one does (U+0080 to U+07FF: Cyrillic, Greek, Arabic, Hebrew,
+/// Latin accents), for the same loops as [`three_byte_code_at`].
+#[inline(always)]
+pub fn two_byte_code_at(bytes: &[u8], i: usize) -> Option<u32> {
+    let &[lead, b1] = bytes.get(i..i + 2)? else {
+        return None;
+    };
+    (lead & 0xe0 == 0xc0).then(|| (u32::from(lead & 0x1f) << 6) | u32::from(b1 & 0x3f))
+}
+
 /// Up to 16 bytes as a little-endian number (byte i in bits 8i..8i+8),
 /// zero above them: two overlapping loads, where copying a slice of varying
 /// length into a buffer calls `memcpy` (a word's letters, per word).

@@ -96,6 +96,16 @@ fn is_nfc_fast(text: &str) -> bool {
         // branch: Thai tone and vowel marks come and go at random.
         out_of_order |= (class != 0) & (last_class > class);
         last_class = class;
+        // A run of two-byte characters (Cyrillic, Greek, Arabic) likewise.
+        while let Some(u) = crate::chars::two_byte_code_at(bytes, i) {
+            let class = table[u as usize];
+            if class == NOT_YES {
+                return is_nfc_quick(text.chars()) == IsNormalized::Yes;
+            }
+            out_of_order |= (class != 0) & (last_class > class);
+            last_class = class;
+            i += 2;
+        }
     }
     !out_of_order
 }

@@ -79,10 +79,15 @@ pub fn approximate_tokens(text: &str) -> usize {
             } else {
                 count.char(class_in(classes, code), len);
                 // The rest of a run of three-byte characters (Thai, kana,
-                // Han, Hangul) in a loop of its own.
+                // Han, Hangul), or two-byte ones (Cyrillic, Greek), in a loop
+                // of its own.
                 while let Some(code) = crate::chars::three_byte_code_at(bytes, i) {
                     count.char(class_in(classes, code), 3);
                     i += 3;
+                }
+                while let Some(code) = crate::chars::two_byte_code_at(bytes, i) {
+                    count.char(class_in(classes, code), 2);
+                    i += 2;
                 }
             }
         }
@@ -284,7 +289,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn the_ascii_fast_path_changes_no_count(text in "[ -~\t\n\x0b\x0céïß答えはสวัสดี\u{300}\u{a0}€]{0,60}") {
+        fn the_ascii_fast_path_changes_no_count(text in "[ -~\t\n\x0b\x0céïß答えはสวัสดี\u{300}\u{a0}€жπ]{0,60}") {
             proptest::prop_assert_eq!(approximate_tokens(&text), by_chars(&text));
         }
 
