@@ -49,6 +49,36 @@ fn unspaced_at(bytes: &[u8], i: usize) -> Option<[u8; 3]> {
     unspaced_bmp(code).then(|| [bytes[i], bytes[i + 1], bytes[i + 2]])
 }
 
+/// In [`two_byte_lowercase`]: the character is no letter or digit.
+const NOT_ALPHANUMERIC: u16 = 0;
+/// In [`two_byte_lowercase`]: left to the general path (a lowercase of
+/// several characters, or beyond two bytes).
+const NOT_IN_TABLE: u16 = u16::MAX;
+
+/// Per two-byte character (U+0080 to U+07FF), the lowercase that
+/// [`for_each_unit`] hashes for it: [`NOT_ALPHANUMERIC`], [`NOT_IN_TABLE`],
+/// or the code point of a one- or two-byte character.
+fn two_byte_lowercase() -> &'static [u16; 0x780] {
+    static TABLE: std::sync::OnceLock<Box<[u16; 0x780]>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = Box::new([NOT_IN_TABLE; 0x780]);
+        for (slot, u) in table.iter_mut().zip(0x80u32..0x800) {
+            let Some(c) = char::from_u32(u) else { continue };
+            if !crate::chars::is_alphanumeric(c) {
+                *slot = NOT_ALPHANUMERIC;
+                continue;
+            }
+            let mut lower = c.to_lowercase();
+            if let (Some(l), None) = (lower.next(), lower.next()) {
+                if (l as u32) < 0x800 && l as u32 != 0 {
+                    *slot = l as u16;
+                }
+            }
+        }
+        table
+    })
+}
+
 /// True for characters of scripts written without spaces between words.
 fn unspaced(c: char) -> bool {
     let u = c as u32;
@@ -125,6 +155,28 @@ pub fn for_each_unit(text: &str, mut emit: impl FnMut(u64)) {
                     emit(UnitHash::of_three_bytes(next));
                     i += 3;
                 }
+                continue;
+            }
+            // Two-byte characters (Cyrillic, Greek, accented Latin letters):
+            // lowercased by a table, a run of them in a loop of its own.
+            let start = i;
+            while let Some(code) = crate::chars::two_byte_code_at(bytes, i) {
+                match two_byte_lowercase()[(code - 0x80) as usize] {
+                    NOT_ALPHANUMERIC => {
+                        if in_word {
+                            emit(std::mem::replace(&mut word, UnitHash::new()).finish());
+                            in_word = false;
+                        }
+                    }
+                    NOT_IN_TABLE => break,
+                    lower => {
+                        word.write_code(u32::from(lower));
+                        in_word = true;
+                    }
+                }
+                i += 2;
+            }
+            if i > start {
                 continue;
             }
             let Some(c) = text[i..].chars().next() else {
@@ -264,6 +316,16 @@ impl UnitHash {
             done += take;
         }
     }
+    /// `write_char` of a code point below U+0800.
+    #[inline]
+    fn write_code(&mut self, u: u32) {
+        if u < 0x80 {
+            self.write_byte(u as u8);
+        } else {
+            self.write_byte(0xC0 | (u >> 6) as u8);
+            self.write_byte(0x80 | (u & 0x3F) as u8);
+        }
+    }
     fn write_char(&mut self, c: char) {
         let mut buf = [0u8; 4];
         for b in c.encode_utf8(&mut buf).bytes() {
@@ -370,6 +432,16 @@ mod tests {
     }
 
     #[test]
+    fn every_two_byte_character_hashes_as_its_unicode_lowercase() {
+        for c in (0x80..0x800).filter_map(char::from_u32) {
+            let text = format!("a{c}{c}b {c}");
+            let mut fast = Vec::new();
+            for_each_unit(&text, |u| fast.push(u));
+            assert_eq!(fast, units_by_unicode_lowercase(&text), "{c:?}");
+        }
+    }
+
+    #[test]
     fn three_byte_units_hash_as_written_byte_by_byte() {
         for c in ['ก', 'の', '答', '가'] {
             let mut h = UnitHash::new();
@@ -382,7 +454,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn the_ascii_shortcut_changes_no_hash(text in "[ -~\\n\\téÉßİ答えはสวัสดี٣\u{300}]{0,50}") {
+        fn the_ascii_shortcut_changes_no_hash(text in "[ -~\\n\\téÉßİ答えはสวัสดี٣\u{300}Жжσπ×]{0,50}") {
             let mut fast = Vec::new();
             for_each_unit(&text, |u| fast.push(u));
             proptest::prop_assert_eq!(fast, units_by_unicode_lowercase(&text));
