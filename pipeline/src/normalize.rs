@@ -60,20 +60,17 @@ fn bmp_classes() -> &'static [u8] {
 /// outside the table's "yes" hand the text to the library's own check.
 fn is_nfc_fast(text: &str) -> bool {
     let table = bmp_classes();
-    let mut last_class = 0u8;
-    let mut out_of_order = false;
+    let library = || is_nfc_quick(text.chars()) == IsNormalized::Yes;
+    let mut order = MarkOrder::default();
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < text.len() {
         // A run of three-byte characters (Thai, kana, Han, Hangul) in a loop
         // of its own.
         while let Some(u) = crate::chars::three_byte_code_at(bytes, i) {
-            let class = table[u as usize];
-            if class == NOT_YES {
-                return is_nfc_quick(text.chars()) == IsNormalized::Yes;
+            if !order.see(table[u as usize]) {
+                return library();
             }
-            out_of_order |= (class != 0) & (last_class > class);
-            last_class = class;
             i += 3;
         }
         if i >= text.len() {
@@ -84,30 +81,41 @@ fn is_nfc_fast(text: &str) -> bool {
         if u < 0x80 {
             // ASCII is NFC with class 0: the run it starts is skipped eight
             // bytes at a time.
-            last_class = 0;
+            order.see(0);
             i += crate::chars::ascii_prefix_len(&bytes[i..]);
             continue;
         }
-        let class = match table.get(u as usize) {
-            Some(&NOT_YES) | None => return is_nfc_quick(text.chars()) == IsNormalized::Yes,
-            Some(&class) => class,
-        };
-        // Combining marks out of canonical order: not NFC. Noted without a
-        // branch: Thai tone and vowel marks come and go at random.
-        out_of_order |= (class != 0) & (last_class > class);
-        last_class = class;
+        if !table.get(u as usize).is_some_and(|&class| order.see(class)) {
+            return library();
+        }
         // A run of two-byte characters (Cyrillic, Greek, Arabic) likewise.
         while let Some(u) = crate::chars::two_byte_code_at(bytes, i) {
-            let class = table[u as usize];
-            if class == NOT_YES {
-                return is_nfc_quick(text.chars()) == IsNormalized::Yes;
+            if !order.see(table[u as usize]) {
+                return library();
             }
-            out_of_order |= (class != 0) & (last_class > class);
-            last_class = class;
             i += 2;
         }
     }
-    !out_of_order
+    !order.out_of_order
+}
+
+/// The canonical order of combining marks, one character's class at a time.
+#[derive(Default)]
+struct MarkOrder {
+    last_class: u8,
+    out_of_order: bool,
+}
+
+impl MarkOrder {
+    /// Notes a character's [`bmp_classes`] entry; false for [`NOT_YES`].
+    #[inline]
+    fn see(&mut self, class: u8) -> bool {
+        // A mark after a mark of a higher class is not NFC. Noted without a
+        // branch: Thai tone and vowel marks come and go at random.
+        self.out_of_order |= (class != 0) & (self.last_class > class);
+        self.last_class = class;
+        class != NOT_YES
+    }
 }
 
 /// `## Step 1` → `Step 1`; `#hashtag` and `#5` stay (no space after the hashes).
