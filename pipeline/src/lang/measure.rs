@@ -203,7 +203,7 @@ pub fn measure(
     opts: &FidelityOptions,
 ) -> Fidelity {
     match measure_with(det, text, query_lang, opts, Scope::Always) {
-        Ok(fid) | Err(OtherLanguage { fid, .. }) => fid,
+        Ok(fid) | Err(OtherLanguage { fid }) => fid,
     }
 }
 
