@@ -82,14 +82,29 @@ unsafe fn ascii_non_letters_sse2(chunk: &[u8; 16]) -> u16 {
     use std::arch::x86_64::*;
     // SAFETY: the 16 bytes lie inside the chunk.
     let v = unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) };
-    // Bytes of 0x80 and above are negative: neither ASCII nor, below, letters.
+    // Bytes of 0x80 and above are negative: neither ASCII nor letters.
     let ascii = _mm_cmpgt_epi8(v, _mm_set1_epi8(-1));
-    let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
-    let letter = _mm_and_si128(
-        _mm_cmpgt_epi8(lower, _mm_set1_epi8(b'a' as i8 - 1)),
-        _mm_cmplt_epi8(lower, _mm_set1_epi8(b'z' as i8 + 1)),
-    );
-    _mm_movemask_epi8(_mm_andnot_si128(letter, ascii)) as u16
+    _mm_movemask_epi8(_mm_andnot_si128(ascii_letters_sse2(v), ascii)) as u16
+}
+
+/// 0xFF in each byte of `v` from `lo` to `hi` (ASCII bounds; signed
+/// compares, so no byte of 0x80 or above is in range).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn within_sse2(v: std::arch::x86_64::__m128i, lo: u8, hi: u8) -> std::arch::x86_64::__m128i {
+    use std::arch::x86_64::*;
+    _mm_and_si128(
+        _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
+        _mm_cmplt_epi8(v, _mm_set1_epi8(hi as i8 + 1)),
+    )
+}
+
+/// 0xFF in each byte of `v` that is an ASCII letter.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn ascii_letters_sse2(v: std::arch::x86_64::__m128i) -> std::arch::x86_64::__m128i {
+    use std::arch::x86_64::*;
+    within_sse2(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', b'z')
 }
 
 #[cfg(any(test, not(target_arch = "x86_64")))]
@@ -126,17 +141,10 @@ unsafe fn masks_sse2(block: &[u8; BLOCK]) -> Option<Masks> {
         high |= _mm_movemask_epi8(v);
         // Signed compares are right for ASCII; a block with a high byte is
         // answered None below whatever they said.
-        let within = |v: __m128i, lo: u8, hi: u8| {
-            _mm_and_si128(
-                _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
-                _mm_cmplt_epi8(v, _mm_set1_epi8(hi as i8 + 1)),
-            )
-        };
-        let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
-        let letters = within(lower, b'a', b'z');
-        let digits = within(v, b'0', b'9');
+        let letters = ascii_letters_sse2(v);
+        let digits = within_sse2(v, b'0', b'9');
         let spaces = _mm_or_si128(
-            within(v, b'\t', b'\r'),
+            within_sse2(v, b'\t', b'\r'),
             _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
         );
         let bits = |v: __m128i| u64::from(_mm_movemask_epi8(v) as u16) << (16 * part);

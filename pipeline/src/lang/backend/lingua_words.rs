@@ -94,12 +94,6 @@ struct Letter {
     is_l: bool,
 }
 
-/// What [`classify`] says of an ASCII letter.
-const ASCII_LETTER: Letter = Letter {
-    script: Script::Latin,
-    is_l: true,
-};
-
 /// `Ok(Some)` for a character of a word, `Ok(None)` for one that is in no
 /// word, `Err` where we do not know lingua's answer (other scripts, letters
 /// whose lowercase is two characters).
@@ -159,17 +153,22 @@ struct Open {
 
 impl Open {
     fn new(l: Letter, c: char, start: usize) -> Self {
-        let mut w = Open {
-            run: l.script,
+        let mut w = Open::empty(l.script, start);
+        w.add(l, c);
+        w
+    }
+
+    /// A word of this script opened at byte `start`, no letter counted yet.
+    fn empty(run: Script, start: usize) -> Self {
+        Open {
+            run,
             start,
             letters: 0,
             all_ascii: true,
             all_latin: true,
             rule_chars: [0; 4],
             accented: false,
-        };
-        w.add(l, c);
-        w
+        }
     }
 
     fn add(&mut self, l: Letter, c: char) {
@@ -269,10 +268,11 @@ impl Reading {
                 if let Some(w) = self.open.take() {
                     self.census.close(w, i);
                 }
-                let mut w = Open::new(ASCII_LETTER, 'a', i);
-                w.letters = 0;
                 // A word's first letter is not held against the limit.
-                (self.open.insert(w), max_word.max(1))
+                (
+                    self.open.insert(Open::empty(Script::Latin, i)),
+                    max_word.max(1),
+                )
             }
         };
         w.letters += run;
