@@ -150,8 +150,9 @@ impl Candidate<'_> {
                 ))
             }
         };
-        // normalize
-        let reasoning = normalize(parts.reasoning);
+        // normalize: the answer now; the reasoning once the answer is right
+        // (a sixth of the real traces are wrong or unboxed, and their
+        // normalized reasoning would go unused).
         let answer = normalize(parts.answer);
         // answer
         // An empty `\boxed{}` answers nothing: the verifier would otherwise
@@ -175,6 +176,7 @@ impl Candidate<'_> {
             );
             return Err(self.reject(prov, Stage::Correct, Reason::WrongAnswer, detail, None));
         }
+        let reasoning = normalize(parts.reasoning);
         // language
         let measured = lang::measure_in_query_language(
             ctx.detector.as_ref(),
