@@ -1,24 +1,46 @@
 //! Cheap removal of repeated values before work whose result depends only
 //! on the set of values (a minimum, a set of distinct n-grams).
 
-/// Leaves out most values of `values` seen before in it, keeping the first
-/// of each and the order: a direct-mapped table of the values seen catches
-/// a repeat in one probe. A repeat it misses (two values that share a slot
-/// in turn) stays, so callers must not mind duplicates, only pay for them.
-/// The distinct values are always all kept.
-pub fn drop_most_repeats(values: &mut Vec<u64>) {
-    let bits = (2 * values.len())
-        .next_power_of_two()
-        .clamp(64, 1 << 14)
-        .trailing_zeros();
-    // 0 marks an empty slot, so a value of 0 is never taken for a repeat.
-    let mut seen = vec![0u64; 1 << bits];
-    values.retain(|&v| {
-        let slot = &mut seen[(v.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize];
+/// Tells most values seen before from new ones: a direct-mapped table of
+/// the values seen catches a repeat in one probe. A repeat it misses (two
+/// values that share a slot in turn) counts as new, so callers must not
+/// mind duplicates, only pay for them. A value seen for the first time is
+/// always new.
+pub struct RepeatFilter {
+    seen: Vec<u64>,
+    shift: u32,
+}
+
+impl RepeatFilter {
+    /// A filter sized for about `n` values.
+    pub fn for_values(n: usize) -> Self {
+        let bits = (2 * n)
+            .next_power_of_two()
+            .clamp(64, 1 << 14)
+            .trailing_zeros();
+        RepeatFilter {
+            // 0 marks an empty slot, so a value of 0 is never taken for a repeat.
+            seen: vec![0u64; 1 << bits],
+            shift: 64 - bits,
+        }
+    }
+
+    /// False when `v` was seen before (most repeats); remembers it.
+    #[inline]
+    pub fn first_time(&mut self, v: u64) -> bool {
+        let slot = &mut self.seen[(v.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize];
         let repeat = *slot == v && v != 0;
         *slot = v;
         !repeat
-    });
+    }
+}
+
+/// Leaves out most values of `values` seen before in it (a [`RepeatFilter`]),
+/// keeping the first of each and the order. The distinct values are always
+/// all kept.
+pub fn drop_most_repeats(values: &mut Vec<u64>) {
+    let mut filter = RepeatFilter::for_values(values.len());
+    values.retain(|&v| filter.first_time(v));
 }
 
 #[cfg(test)]

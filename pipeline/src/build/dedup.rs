@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use crate::build::config::NearDup;
 use crate::build::units::{mix, ngram_hashes_of};
+use crate::distinct::RepeatFilter;
 
 const PERMUTATIONS: usize = 64;
 const BANDS: usize = 16;
@@ -114,32 +115,37 @@ fn exact_key(question: &str, reasoning: &str) -> [u8; 16] {
 
 fn minhash(question: &str, reasoning: &str, shingle: usize) -> [u32; PERMUTATIONS] {
     let mut sig = [u32::MAX; PERMUTATIONS];
-    let mut hashes = ngram_hashes_of(&[question, reasoning], shingle);
+    let hashes = ngram_hashes_of(&[question, reasoning], shingle);
     // A slot's minimum over the shingles is its minimum over the distinct
     // ones, and a trace repeats about half of its shingles (restated steps,
-    // loops), each of which would cost 64 multiplies.
-    crate::distinct::drop_most_repeats(&mut hashes);
+    // loops), each of which would cost 64 multiplies: the fold passes over
+    // most repeats.
+    let mut repeats = RepeatFilter::for_values(hashes.len());
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512dq")
     {
         // SAFETY: the CPU was just checked for the features the function enables.
-        unsafe { fold_avx512(&mut sig, &hashes) };
+        unsafe { fold_avx512(&mut sig, &hashes, &mut repeats) };
         return sig;
     }
-    fold(&mut sig, &hashes);
+    fold(&mut sig, &hashes, &mut repeats);
     sig
 }
 
-/// Lowers each slot of `sig` to the shingles' values under its permutation:
-/// one strong mix per shingle, then a multiply-add-shift hash per permutation
-/// (a multiply per slot instead of a whole mix).
+/// Lowers each slot of `sig` to the shingles' values under its permutation
+/// (the shingles that `repeats` has seen before left out): one strong mix
+/// per shingle, then a multiply-add-shift hash per permutation (a multiply
+/// per slot instead of a whole mix).
 #[inline(always)]
-fn fold(sig: &mut [u32; PERMUTATIONS], hashes: &[u64]) {
+fn fold(sig: &mut [u32; PERMUTATIONS], hashes: &[u64], repeats: &mut RepeatFilter) {
     // The minima are kept in 64-bit lanes (each value fits in 32 bits) and
     // narrowed once at the end: no narrowing per shingle.
     let mut wide = sig.map(u64::from);
     for &g in hashes {
+        if !repeats.first_time(g) {
+            continue;
+        }
         let x = mix(g);
         for ((slot, &a), &b) in wide.iter_mut().zip(&MULTIPLIERS).zip(&ADDENDS) {
             *slot = (*slot).min(x.wrapping_mul(a).wrapping_add(b) >> 32);
@@ -153,8 +159,8 @@ fn fold(sig: &mut [u32; PERMUTATIONS], hashes: &[u64]) {
 /// [`fold`] with 64-bit vector multiplies: eight permutations per instruction.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq")]
-unsafe fn fold_avx512(sig: &mut [u32; PERMUTATIONS], hashes: &[u64]) {
-    fold(sig, hashes)
+unsafe fn fold_avx512(sig: &mut [u32; PERMUTATIONS], hashes: &[u64], repeats: &mut RepeatFilter) {
+    fold(sig, hashes, repeats)
 }
 
 /// Odd multipliers and addends of the permutations, fixed for all runs.
@@ -243,6 +249,39 @@ mod tests {
         let other =
             "Un train roule à 60 km par heure pendant 3 heures. Il parcourt 60 × 3 = 180 km.";
         assert_eq!(check(&mut d, &on, "e", "fr", "Q2", other), None);
+    }
+
+    /// The signature as defined: per permutation, the minimum over the
+    /// distinct shingles.
+    fn signature_by_definition(hashes: &[u64]) -> [u32; PERMUTATIONS] {
+        let distinct: std::collections::BTreeSet<u64> = hashes.iter().copied().collect();
+        std::array::from_fn(|k| {
+            distinct
+                .iter()
+                .map(|&g| {
+                    (mix(g).wrapping_mul(MULTIPLIERS[k]).wrapping_add(ADDENDS[k]) >> 32) as u32
+                })
+                .min()
+                .unwrap_or(u32::MAX)
+        })
+    }
+
+    #[test]
+    fn the_signature_skips_repeats_and_nothing_else() {
+        let text = format!("{TRACE} {TRACE} Donc elle gagne 18 dollars. {TRACE}");
+        let hashes = ngram_hashes_of(&["Q", &text], NearDup::default().shingle);
+        assert!(hashes.len() > 3 * 40, "{} shingles", hashes.len());
+        assert_eq!(
+            minhash("Q", &text, NearDup::default().shingle),
+            signature_by_definition(&hashes)
+        );
+        let mut sig = [u32::MAX; PERMUTATIONS];
+        fold(
+            &mut sig,
+            &hashes,
+            &mut RepeatFilter::for_values(hashes.len()),
+        );
+        assert_eq!(sig, signature_by_definition(&hashes));
     }
 
     #[test]
