@@ -187,6 +187,23 @@ impl ByteSet {
         set
     }
 
+    /// The set of every ASCII byte but those of `excluded`.
+    pub const fn ascii_except(excluded: &[u8]) -> Self {
+        let mut set = Self::of(&[]);
+        let mut b = 0u8;
+        while b < 128 {
+            let mut k = 0;
+            while k < excluded.len() && excluded[k] != b {
+                k += 1;
+            }
+            if k == excluded.len() {
+                set.low[(b & 15) as usize] |= 1 << (b >> 4);
+            }
+            b += 1;
+        }
+        set
+    }
+
     #[inline]
     pub fn contains(&self, b: u8) -> bool {
         self.low[usize::from(b & 15)] & self.high[usize::from(b >> 4)] != 0
@@ -264,6 +281,17 @@ impl<'a> SetScanner<'a> {
         }
         outside_scalar(self.set, window)
     }
+}
+
+/// Bit `i` for byte `i` of `window` that is in `set`.
+#[inline]
+pub fn members(set: &ByteSet, window: &[u8; BLOCK]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU was just checked for AVX2.
+        return !unsafe { outside_avx2(set, window) };
+    }
+    !outside_scalar(set, window)
 }
 
 fn outside_scalar(set: &ByteSet, window: &[u8; BLOCK]) -> u64 {

@@ -50,6 +50,7 @@ use super::script::{
 };
 use super::strip::math_mask;
 use super::{Detection, Detector};
+use crate::ascii_block::{members, ByteSet, SetScanner, BLOCK};
 
 /// Which definition of the measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -317,6 +318,20 @@ impl ScriptRuns {
         }
     }
 
+    /// `see` of each of `len` ASCII bytes, the letters' bits in `letters`
+    /// (no ASCII byte is a word continuer).
+    #[inline]
+    fn see_ascii(&mut self, letters: u64, len: usize) {
+        let carry = u64::from(self.run > 0);
+        self.latin_pair |= letters & ((letters << 1) | carry) != 0;
+        let others = !letters & (u64::MAX >> (BLOCK - len));
+        self.run = if others == 0 {
+            self.run.saturating_add(len as u32)
+        } else {
+            (len - 1 - (63 - others.leading_zeros()) as usize) as u32
+        };
+    }
+
     /// `see` of `n` Latin letters in a row.
     #[inline]
     fn see_latin_letters(&mut self, n: u32) {
@@ -366,6 +381,24 @@ fn is_sentence_end(c: char) -> bool {
 
 /// The units of a mask, and what `word_pass` needs (gathered in the same pass).
 fn units_of(mask: &str, opts: &FidelityOptions) -> (Vec<Unit>, ScriptRuns) {
+    units_with::<true>(mask, opts)
+}
+
+/// The ASCII bytes that [`Prose::absorb`] passes over: all but line breaks
+/// and sentence ends (which may close a unit).
+static PROSE: ByteSet = ByteSet::ascii_except(b"\n.!?;");
+static ASCII_LETTERS: ByteSet =
+    ByteSet::of(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+/// Bytes that go on with a word they follow (l'oeuf, est-ce).
+static JOINERS: ByteSet = ByteSet::of(b"'-");
+
+/// [`units_of`]; `PROSE_BLOCKS` takes stretches of ASCII prose 64 bytes at
+/// a time (off: one character at a time, the definition the tests hold the
+/// fast path to).
+fn units_with<const PROSE_BLOCKS: bool>(
+    mask: &str,
+    opts: &FidelityOptions,
+) -> (Vec<Unit>, ScriptRuns) {
     let mut units: Vec<Unit> = Vec::new();
     let mut runs = ScriptRuns::default();
     let mut cur: Option<Unit> = None;
@@ -373,11 +406,33 @@ fn units_of(mask: &str, opts: &FidelityOptions) -> (Vec<Unit>, ScriptRuns) {
     let mut in_word = false;
     let scripts = script_table();
     let bytes = mask.as_bytes();
+    let mut prose = SetScanner::new(&PROSE, bytes);
     let mut i = 0;
     while i < bytes.len() {
-        // Fast paths for most of a trace: a run of ASCII letters that goes
-        // on with the current Latin unit, and a space.
         let b = bytes[i];
+        if b == b' ' {
+            runs.see(' ', None);
+            in_word = false;
+            i += 1;
+            continue;
+        }
+        // ASCII prose (most of a Latin trace, and the English in others)
+        // with no unit open or a Latin one: up to the next line break,
+        // sentence end or non-ASCII character in blocks.
+        if PROSE_BLOCKS && PROSE.contains(b) && cur.as_ref().is_none_or(|u| u.group == Group::Latin)
+        {
+            let end = prose.next_outside(i);
+            let mut state = Prose {
+                cur: &mut cur,
+                runs: &mut runs,
+                in_word: &mut in_word,
+                line,
+            };
+            state.absorb(bytes, i, end);
+            i = end;
+            continue;
+        }
+        // A run of ASCII letters that goes on with the current Latin unit.
         if b.is_ascii_alphabetic() {
             if let Some(u) = cur.as_mut().filter(|u| u.group == Group::Latin) {
                 let run = crate::chars::ascii_letter_prefix_len(&bytes[i..]);
@@ -391,11 +446,6 @@ fn units_of(mask: &str, opts: &FidelityOptions) -> (Vec<Unit>, ScriptRuns) {
                 i += run;
                 continue;
             }
-        } else if b == b' ' {
-            runs.see(' ', None);
-            in_word = false;
-            i += 1;
-            continue;
         }
         let Some(c) = mask[i..].chars().next() else {
             break;
@@ -483,6 +533,86 @@ fn units_of(mask: &str, opts: &FidelityOptions) -> (Vec<Unit>, ScriptRuns) {
     }
     units.extend(cur);
     (units, runs)
+}
+
+/// What [`units_with`] keeps while it reads ASCII prose.
+struct Prose<'a> {
+    cur: &'a mut Option<Unit>,
+    runs: &'a mut ScriptRuns,
+    in_word: &'a mut bool,
+    line: u32,
+}
+
+impl Prose<'_> {
+    /// Reads `bytes[start..end]`, ASCII without line breaks or sentence ends
+    /// ([`PROSE`]), as the character loop of [`units_with`] would: letters
+    /// go on with the open Latin unit (or open one), the other bytes end a
+    /// word unless they join it.
+    fn absorb(&mut self, bytes: &[u8], start: usize, end: usize) {
+        let mut at = start;
+        while at < end {
+            let len = (end - at).min(BLOCK);
+            let (letters, joiners) = match bytes.get(at..at + BLOCK) {
+                Some(window) => {
+                    let window = window.try_into().expect("64 bytes");
+                    let within = u64::MAX >> (BLOCK - len);
+                    (
+                        members(&ASCII_LETTERS, window) & within,
+                        members(&JOINERS, window) & within,
+                    )
+                }
+                None => bytes[at..at + len].iter().enumerate().fold(
+                    (0, 0),
+                    |(letters, joiners), (k, &b)| {
+                        (
+                            letters | u64::from(b.is_ascii_alphabetic()) << k,
+                            joiners | u64::from(JOINERS.contains(b)) << k,
+                        )
+                    },
+                ),
+            };
+            self.block(at, len, letters, joiners);
+            at += len;
+        }
+    }
+
+    /// One block of `len` bytes at `at`, by the bits of its letters and joiners.
+    fn block(&mut self, at: usize, len: usize, letters: u64, joiners: u64) {
+        self.runs.see_ascii(letters, len);
+        // In a word after each byte: a letter, or a joiner after a byte in
+        // a word (a run of joiners takes one step each).
+        let carry = u64::from(*self.in_word);
+        let mut in_word = letters;
+        loop {
+            let next = letters | (joiners & ((in_word << 1) | carry));
+            if next == in_word {
+                break;
+            }
+            in_word = next;
+        }
+        let word_starts = letters & !((in_word << 1) | carry);
+        *self.in_word = (in_word >> (len - 1)) & 1 == 1;
+        if letters == 0 {
+            return;
+        }
+        let first = at + letters.trailing_zeros() as usize;
+        let last = at + (63 - letters.leading_zeros()) as usize;
+        let u = self.cur.get_or_insert(Unit {
+            start: first,
+            end: first,
+            line: self.line,
+            group: Group::Latin,
+            letters: 0,
+            words: 0,
+            kana: 0,
+            han: 0,
+            own: None,
+            lang: None,
+        });
+        u.letters = u.letters.saturating_add(letters.count_ones());
+        u.words = u.words.saturating_add(word_starts.count_ones());
+        u.end = last + 1;
+    }
 }
 
 /// The text without its names: a capitalised word that does not start a
@@ -975,5 +1105,47 @@ mod tests {
             ]
         );
         assert!(runs.latin_pair && runs.non_latin_letter);
+    }
+
+    fn units_and_runs<const PROSE_BLOCKS: bool>(text: &str) -> (String, String) {
+        let (units, runs) = units_with::<PROSE_BLOCKS>(text, &FidelityOptions::default());
+        (format!("{units:?}"), format!("{runs:?}"))
+    }
+
+    #[test]
+    fn prose_blocks_carry_words_and_letter_pairs_across_their_edges() {
+        let pair_across = format!("{}ab", " ".repeat(63));
+        let single_letters = " a".repeat(40);
+        for (text, latin_pair) in [
+            ("éa", true),
+            ("aé", true),
+            ("a é", false),
+            (pair_across.as_str(), true),
+            (single_letters.as_str(), false),
+            ("l'-'x d'eau", true),
+            ("-a", false),
+        ] {
+            assert_eq!(
+                units_and_runs::<true>(text),
+                units_and_runs::<false>(text),
+                "{text:?}"
+            );
+            let (_, runs) = units_with::<true>(text, &FidelityOptions::default());
+            assert_eq!(runs.latin_pair, latin_pair, "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Prose in blocks gives the units, words and runs of the character
+        /// loop: joiners in runs, sentence ends, lines, accents and other
+        /// scripts in between, blocks cut anywhere.
+        #[test]
+        fn prose_blocks_change_no_unit(
+            text in "([a-zA-Z]{1,12}|[ ,:'\\-]{1,3}|[.!?;]|\n|é|’|ก|日|\u{301}| {60,70}|[a-z]{60,70}){0,60}",
+            skip in 0usize..64,
+        ) {
+            let text = &text[text.char_indices().nth(skip).map_or(text.len(), |(k, _)| k)..];
+            proptest::prop_assert_eq!(units_and_runs::<true>(text), units_and_runs::<false>(text));
+        }
     }
 }
