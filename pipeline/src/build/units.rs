@@ -218,7 +218,10 @@ pub fn ngram_hashes(text: &str, n: usize) -> Vec<u64> {
 
 /// [`ngram_hashes`] of the texts joined by line breaks, without joining them.
 pub fn ngram_hashes_of(texts: &[&str], n: usize) -> Vec<u64> {
-    let mut units = Vec::new();
+    // Units take two bytes or more each on average (a letter and what ends
+    // it, a three-byte character): room for all, so the vector never grows.
+    let most_units = texts.iter().map(|t| t.len() / 2 + 1).sum();
+    let mut units = Vec::with_capacity(most_units);
     for text in texts {
         for_each_unit(text, |u| units.push(u));
     }
