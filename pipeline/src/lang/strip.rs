@@ -138,6 +138,9 @@ struct Masker<'a> {
     fence: Finder,
     envs: HashMap<String, (usize, Option<usize>)>,
     braces: Option<Vec<(u32, u32)>>,
+    /// Off only in tests: each character asked on its own, the definition
+    /// that [`pass_over_run`] must agree with.
+    pass_over_runs: bool,
 }
 
 const TEXT_COMMANDS: &[&str] = &[
@@ -202,6 +205,7 @@ impl<'a> Masker<'a> {
             fence: Finder::new("```"),
             envs: HashMap::new(),
             braces: None,
+            pass_over_runs: true,
         }
     }
 
@@ -499,7 +503,14 @@ impl<'a> Masker<'a> {
     }
 
     fn non_ascii(&mut self, out: &mut [u8], i: usize) -> usize {
-        // The common case: a run of letters of some script other than Greek.
+        // The common case: a run of two- and three-byte characters left as
+        // they are wherever they stand (letters, CJK and Thai punctuation).
+        if self.pass_over_runs {
+            let passed = pass_over_run(self.b, i);
+            if passed > i {
+                return passed;
+            }
+        }
         let scripts = super::script::script_table();
         let letters = scripts.non_ascii_prefix_len(&self.text[i..], |s| {
             s.is_some_and(|s| s != super::script::Script::Greek)
@@ -543,6 +554,53 @@ impl<'a> Masker<'a> {
         }
         i + len
     }
+}
+
+/// The end of the run of two- and three-byte characters from `i` that
+/// [`Masker::non_ascii`] passes over whatever their neighbours
+/// ([`passes_anywhere`]); `i` when there is none.
+#[inline]
+fn pass_over_run(b: &[u8], mut i: usize) -> usize {
+    let table = pass_over_table();
+    let passes = |code: u32| (table[(code / 64) as usize] >> (code % 64)) & 1 == 1;
+    loop {
+        if crate::chars::three_byte_code_at(b, i).is_some_and(passes) {
+            i += 3;
+        } else if crate::chars::two_byte_code_at(b, i).is_some_and(passes) {
+            i += 2;
+        } else {
+            return i;
+        }
+    }
+}
+
+/// Whether [`Masker::non_ascii`] leaves `c` as it is and goes on after it,
+/// whatever stands around it: a letter of a script other than Greek (a run
+/// of them is skipped), or a character that is no letter, no math symbol
+/// and no digit. A Greek letter of U+0370 to U+03FF depends on its
+/// neighbours (a lone one is math).
+fn passes_anywhere(c: char) -> bool {
+    match super::script::script_of(c) {
+        Some(super::script::Script::Greek) => !matches!(c as u32, 0x0370..=0x03FF),
+        Some(_) => true,
+        None => !(is_math_symbol(c) || crate::chars::is_numeric(c)),
+    }
+}
+
+/// [`passes_anywhere`] of every BMP character, a bit each (8 KiB): one load
+/// per character of a Thai, Japanese or Cyrillic run, where the script
+/// table took two, and punctuation in the same loop.
+fn pass_over_table() -> &'static [u64; 1024] {
+    static TABLE: std::sync::OnceLock<Box<[u64; 1024]>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut bits = Box::new([0u64; 1024]);
+        for c in (0x80..0x1_0000).filter_map(char::from_u32) {
+            if passes_anywhere(c) {
+                bits[c as usize / 64] |= 1 << (c as usize % 64);
+            }
+        }
+        bits
+    })
 }
 
 /// All balanced `{`…`}` pairs (ignoring `\{` and `\}`), sorted by the opener.
@@ -678,10 +736,42 @@ mod tests {
         pairs
     }
 
+    /// The mask with every non-ASCII character asked on its own.
+    fn mask_char_by_char(text: &str) -> String {
+        let mut out = text.as_bytes().to_vec();
+        let mut masker = Masker::new(text);
+        masker.pass_over_runs = false;
+        masker.run(&mut out);
+        String::from_utf8(out).expect("whole characters replaced")
+    }
+
+    #[test]
+    fn runs_pass_over_what_no_neighbour_changes() {
+        for (text, mask) in [
+            // A blanked character leaves a space per byte (π, ², θ, ×, ½: two; ๕: three).
+            ("日本語、「π」です。", "日本語、「  」です。"),
+            ("соль π r², αβγ θ", "соль    r  , αβγ   "),
+            ("ราคา ๕ บาท × 2", "ราคา     บาท     "),
+            ("Ἀθῆναι ½", "Ἀθῆναι   "),
+        ] {
+            assert_eq!(math_mask(text), mask, "{text:?}");
+            assert_eq!(mask_char_by_char(text), mask, "{text:?}");
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn brace_pairs_skip_escaped_bytes(text in "[{}\\\\a ]{0,40}") {
             proptest::prop_assert_eq!(brace_pairs(text.as_bytes()), brace_pairs_by_bytes(text.as_bytes()));
+        }
+
+        /// Letters of every script, lone and in runs of Greek, math
+        /// symbols, digits of other scripts, CJK and Thai punctuation.
+        #[test]
+        fn runs_mask_as_each_character_alone(
+            text in "[a-z \\n$\\\\{}0-9éœ×÷²½πθαβ日本、。「」ภาษา๕ัсоль→∑Ἀ\\u{301}·°]{0,60}"
+        ) {
+            proptest::prop_assert_eq!(math_mask(&text), mask_char_by_char(&text));
         }
     }
 
