@@ -392,13 +392,10 @@ static ASCII_LETTERS: ByteSet =
 /// Bytes that go on with a word they follow (l'oeuf, est-ce).
 static JOINERS: ByteSet = ByteSet::of(b"'-");
 
-/// [`units_of`]; `PROSE_BLOCKS` takes stretches of ASCII prose 64 bytes at
-/// a time (off: one character at a time, the definition the tests hold the
-/// fast path to).
-fn units_with<const PROSE_BLOCKS: bool>(
-    mask: &str,
-    opts: &FidelityOptions,
-) -> (Vec<Unit>, ScriptRuns) {
+/// [`units_of`]; `FAST` takes stretches of ASCII prose 64 bytes at a time
+/// and runs of another script in a loop of their own (off: one character
+/// at a time, the definition the tests hold the fast paths to).
+fn units_with<const FAST: bool>(mask: &str, opts: &FidelityOptions) -> (Vec<Unit>, ScriptRuns) {
     let mut units: Vec<Unit> = Vec::new();
     let mut runs = ScriptRuns::default();
     let mut cur: Option<Unit> = None;
@@ -419,7 +416,10 @@ fn units_with<const PROSE_BLOCKS: bool>(
         // ASCII prose (most of a Latin trace, and the English in others)
         // with no unit open or a Latin one: up to the next line break,
         // sentence end or non-ASCII character in blocks.
-        if PROSE_BLOCKS && PROSE.contains(b) && cur.as_ref().is_none_or(|u| u.group == Group::Latin)
+        if FAST
+            && b.is_ascii()
+            && cur.as_ref().is_none_or(|u| u.group == Group::Latin)
+            && PROSE.contains(b)
         {
             let end = prose.next_outside(i);
             let mut state = Prose {
@@ -492,29 +492,18 @@ fn units_with<const PROSE_BLOCKS: bool>(
                 u.end = i;
                 in_word = true;
                 // The rest of a run of this group's letters (a Thai or Japanese
-                // sentence) in one loop: each goes on with the same unit and
-                // word, and leaves `runs` as the first one did.
-                if g != Group::Latin {
-                    let (mut letters, mut kana, mut han) = (0u32, 0u32, 0u32);
-                    let run = scripts.non_ascii_prefix_len(&mask[i..], |t| {
-                        let Some(t) = t.filter(|t| t.group() == g) else {
-                            return false;
-                        };
-                        letters += 1;
-                        if t.is_kana() {
-                            kana += 1;
-                        } else if t == Script::Han {
-                            han += 1;
-                        }
-                        true
-                    });
-                    if run > 0 {
-                        u.letters = u.letters.saturating_add(letters);
-                        u.kana = u.kana.saturating_add(kana);
-                        u.han = u.han.saturating_add(han);
-                        i += run;
-                        u.end = i;
-                    }
+                // sentence) in one loop: each goes on with the same unit, and
+                // leaves `runs` as the first one did; punctuation between
+                // them only starts a new word.
+                if FAST && g != Group::Latin {
+                    let run = run_of_group(bytes, i, g);
+                    u.letters = u.letters.saturating_add(run.letters);
+                    u.kana = u.kana.saturating_add(run.kana);
+                    u.han = u.han.saturating_add(run.han);
+                    u.words = u.words.saturating_add(run.words);
+                    u.end = run.letters_end.max(u.end);
+                    in_word = run.in_word;
+                    i = run.end;
                 }
             }
             None => {
@@ -533,6 +522,91 @@ fn units_with<const PROSE_BLOCKS: bool>(
     }
     units.extend(cur);
     (units, runs)
+}
+
+/// In [`run_classes`]: the group of a letter, plus one (0 for no letter).
+const RUN_GROUP: u8 = 0x0F;
+const RUN_KANA: u8 = 0x10;
+const RUN_HAN: u8 = 0x20;
+/// No letter, and it ends a word (punctuation: 、。「」).
+const RUN_BREAK: u8 = 0x40;
+/// No letter, and it goes on with a word (’, combining marks).
+const RUN_JOIN: u8 = 0x80;
+
+/// Per BMP character, what [`units_with`]'s character loop makes of it
+/// inside a run of another script: one load per character, where the
+/// script table took two and a branch on kana or Han mispredicted.
+fn run_classes() -> &'static [u8; 0x1_0000] {
+    static TABLE: std::sync::OnceLock<Box<[u8; 0x1_0000]>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let table = crate::chars::bmp_byte_table(|c| match script_of(c) {
+            Some(s) => {
+                (s.group() as u8 + 1)
+                    | if s.is_kana() { RUN_KANA } else { 0 }
+                    | if s == Script::Han { RUN_HAN } else { 0 }
+            }
+            None if c == '’' || c == '\'' || c == '-' || is_word_continuer(c) => RUN_JOIN,
+            None => RUN_BREAK,
+        });
+        table.try_into().expect("one byte per BMP character")
+    })
+}
+
+/// What a run of one group's letters and the punctuation between them
+/// adds to the unit they go on with.
+struct GroupRun {
+    letters: u32,
+    kana: u32,
+    han: u32,
+    /// Words begun after a break.
+    words: u32,
+    /// After the last letter (0 for none).
+    letters_end: usize,
+    /// After the run.
+    end: usize,
+    in_word: bool,
+}
+
+/// The two- and three-byte characters from `i` that go on with a unit of
+/// `group` in a word: its letters, and punctuation between them.
+#[inline]
+fn run_of_group(bytes: &[u8], mut i: usize, group: Group) -> GroupRun {
+    let classes = run_classes();
+    let group = group as u8 + 1;
+    let mut run = GroupRun {
+        letters: 0,
+        kana: 0,
+        han: 0,
+        words: 0,
+        letters_end: 0,
+        end: i,
+        in_word: true,
+    };
+    loop {
+        let (code, len) = match crate::chars::three_byte_code_at(bytes, i) {
+            Some(code) => (code, 3),
+            None => match crate::chars::two_byte_code_at(bytes, i) {
+                Some(code) => (code, 2),
+                None => break,
+            },
+        };
+        let class = classes[code as usize & 0xFFFF];
+        if class & RUN_GROUP == group {
+            run.letters += 1;
+            run.kana += u32::from(class & RUN_KANA != 0);
+            run.han += u32::from(class & RUN_HAN != 0);
+            run.words += u32::from(!run.in_word);
+            run.in_word = true;
+            run.letters_end = i + len;
+        } else if class & RUN_BREAK != 0 {
+            run.in_word = false;
+        } else if class & RUN_JOIN == 0 {
+            break;
+        }
+        i += len;
+    }
+    run.end = i;
+    run
 }
 
 /// What [`units_with`] keeps while it reads ASCII prose.
@@ -1107,8 +1181,8 @@ mod tests {
         assert!(runs.latin_pair && runs.non_latin_letter);
     }
 
-    fn units_and_runs<const PROSE_BLOCKS: bool>(text: &str) -> (String, String) {
-        let (units, runs) = units_with::<PROSE_BLOCKS>(text, &FidelityOptions::default());
+    fn units_and_runs<const FAST: bool>(text: &str) -> (String, String) {
+        let (units, runs) = units_with::<FAST>(text, &FidelityOptions::default());
         (format!("{units:?}"), format!("{runs:?}"))
     }
 
@@ -1136,12 +1210,12 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Prose in blocks gives the units, words and runs of the character
-        /// loop: joiners in runs, sentence ends, lines, accents and other
-        /// scripts in between, blocks cut anywhere.
+        /// Prose in blocks and runs of other scripts give the units, words
+        /// and runs of the character loop: joiners in runs, sentence ends,
+        /// lines, accents, other scripts and their punctuation, cut anywhere.
         #[test]
         fn prose_blocks_change_no_unit(
-            text in "([a-zA-Z]{1,12}|[ ,:'\\-]{1,3}|[.!?;]|\n|é|’|ก|日|\u{301}| {60,70}|[a-z]{60,70}){0,60}",
+            text in "([a-zA-Z]{1,12}|[ ,:'\\-]{1,3}|[.!?;]|\n|é|’|ก|日|\u{301}| {60,70}|[a-z]{60,70}|[ภาษาไทยひらカナ漢字한국어слово、。「」’\u{301}\u{200d}𠀋]{1,20}){0,60}",
             skip in 0usize..64,
         ) {
             let text = &text[text.char_indices().nth(skip).map_or(text.len(), |(k, _)| k)..];
