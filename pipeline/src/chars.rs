@@ -82,6 +82,15 @@ pub fn is_alphanumeric(c: char) -> bool {
     }
 }
 
+/// [`is_alphanumeric`] of a BMP code point (below 0x10000, no surrogate):
+/// for loops that decode characters themselves.
+#[inline]
+pub fn is_alphanumeric_bmp(code: u32) -> bool {
+    let table = &tables().alphanumeric;
+    let u = code as usize & 0xFFFF;
+    (table[u / 64] >> (u % 64)) & 1 == 1
+}
+
 /// Same as [`char::is_numeric`].
 #[inline]
 pub fn is_numeric(c: char) -> bool {
