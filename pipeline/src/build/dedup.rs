@@ -49,8 +49,11 @@ pub struct Deduplicator {
 
 struct NearIndex {
     config: NearDup,
-    /// (language, band, band hash) → rows with that band.
-    buckets: HashMap<(String, u8, u64), Vec<u32>>,
+    /// The languages seen, numbered in order.
+    langs: HashMap<String, u32>,
+    /// (language number, band, band hash) → rows with that band: a key
+    /// without a string to build per band (32 allocations per row).
+    buckets: HashMap<(u32, u8, u64), Vec<u32>>,
     signatures: Vec<[u32; PERMUTATIONS]>,
 }
 
@@ -60,6 +63,7 @@ impl Deduplicator {
             exact: exact.then(HashMap::new),
             near: near.enabled.then(|| NearIndex {
                 config: near.clone(),
+                langs: HashMap::new(),
                 buckets: HashMap::new(),
                 signatures: Vec::new(),
             }),
@@ -185,9 +189,10 @@ fn band_hash(sig: &[u32; PERMUTATIONS], band: usize) -> u64 {
 
 impl NearIndex {
     fn find(&self, lang: &str, sig: &[u32; PERMUTATIONS]) -> Option<(u32, f64)> {
+        let &lang = self.langs.get(lang)?;
         let mut best: Option<(u32, f64)> = None;
         for band in 0..BANDS {
-            let key = (lang.to_string(), band as u8, band_hash(sig, band));
+            let key = (lang, band as u8, band_hash(sig, band));
             for &cand in self.buckets.get(&key).into_iter().flatten() {
                 let other = &self.signatures[cand as usize];
                 let same = sig.iter().zip(other).filter(|(a, b)| a == b).count();
@@ -203,8 +208,16 @@ impl NearIndex {
     }
 
     fn insert(&mut self, lang: &str, slot: u32, sig: [u32; PERMUTATIONS]) {
+        let lang = match self.langs.get(lang) {
+            Some(&number) => number,
+            None => {
+                let number = self.langs.len() as u32;
+                self.langs.insert(lang.to_string(), number);
+                number
+            }
+        };
         for band in 0..BANDS {
-            let key = (lang.to_string(), band as u8, band_hash(&sig, band));
+            let key = (lang, band as u8, band_hash(&sig, band));
             self.buckets.entry(key).or_default().push(slot);
         }
         self.signatures.push(sig);
