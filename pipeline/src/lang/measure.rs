@@ -370,6 +370,22 @@ struct Unit {
 }
 
 impl Unit {
+    /// An empty unit of `group` from byte `start` of line `line`.
+    fn open(start: usize, line: u32, group: Group) -> Self {
+        Unit {
+            start,
+            end: start,
+            line,
+            group,
+            letters: 0,
+            words: 0,
+            kana: 0,
+            han: 0,
+            own: None,
+            lang: None,
+        }
+    }
+
     fn weight(&self) -> u64 {
         self.letters as u64 * self.group.weight() as u64
     }
@@ -468,18 +484,7 @@ fn units_with<const FAST: bool>(mask: &str, opts: &FidelityOptions) -> (Vec<Unit
                     units.extend(cur.take());
                     in_word = false;
                 }
-                let u = cur.get_or_insert(Unit {
-                    start,
-                    end: start,
-                    line,
-                    group: g,
-                    letters: 0,
-                    words: 0,
-                    kana: 0,
-                    han: 0,
-                    own: None,
-                    lang: None,
-                });
+                let u = cur.get_or_insert(Unit::open(start, line, g));
                 u.letters = u.letters.saturating_add(1);
                 if s.is_kana() {
                     u.kana = u.kana.saturating_add(1);
@@ -671,18 +676,9 @@ impl Prose<'_> {
         }
         let first = at + letters.trailing_zeros() as usize;
         let last = at + (63 - letters.leading_zeros()) as usize;
-        let u = self.cur.get_or_insert(Unit {
-            start: first,
-            end: first,
-            line: self.line,
-            group: Group::Latin,
-            letters: 0,
-            words: 0,
-            kana: 0,
-            han: 0,
-            own: None,
-            lang: None,
-        });
+        let u = self
+            .cur
+            .get_or_insert(Unit::open(first, self.line, Group::Latin));
         u.letters = u.letters.saturating_add(letters.count_ones());
         u.words = u.words.saturating_add(word_starts.count_ones());
         u.end = last + 1;
