@@ -56,10 +56,16 @@ pub fn bmp_byte_table(f: impl Fn(char) -> u8) -> Box<[u8]> {
         .collect()
 }
 
+/// Bit `code` of a table of one bit per code point.
+#[inline]
+pub fn bit_of(table: &[u64], code: u32) -> bool {
+    let u = code as usize;
+    (table[u / 64] >> (u % 64)) & 1 == 1
+}
+
 #[inline]
 fn bit(table: &[u64], c: char) -> bool {
-    let u = c as usize;
-    (table[u / 64] >> (u % 64)) & 1 == 1
+    bit_of(table, c as u32)
 }
 
 /// Same as [`char::is_alphabetic`].
@@ -86,9 +92,7 @@ pub fn is_alphanumeric(c: char) -> bool {
 /// for loops that decode characters themselves.
 #[inline]
 pub fn is_alphanumeric_bmp(code: u32) -> bool {
-    let table = &tables().alphanumeric;
-    let u = code as usize & 0xFFFF;
-    (table[u / 64] >> (u % 64)) & 1 == 1
+    bit_of(&tables().alphanumeric, code & 0xFFFF)
 }
 
 /// Same as [`char::is_numeric`].

@@ -39,7 +39,7 @@ static UNSPACED_BMP: [u64; 1024] = {
 /// True for a BMP code point (below 0x10000) of an unspaced script.
 #[inline]
 fn unspaced_bmp(code: u32) -> bool {
-    (UNSPACED_BMP[(code / 64) as usize] >> (code % 64)) & 1 == 1
+    crate::chars::bit_of(&UNSPACED_BMP, code)
 }
 
 /// The three bytes at `i` when they are one character of an unspaced script.

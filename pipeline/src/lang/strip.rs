@@ -562,7 +562,7 @@ impl<'a> Masker<'a> {
 #[inline]
 fn pass_over_run(b: &[u8], mut i: usize) -> usize {
     let table = pass_over_table();
-    let passes = |code: u32| (table[(code / 64) as usize] >> (code % 64)) & 1 == 1;
+    let passes = |code: u32| crate::chars::bit_of(table, code);
     loop {
         if crate::chars::three_byte_code_at(b, i).is_some_and(passes) {
             i += 3;
