@@ -141,18 +141,122 @@ unsafe fn masks_sse2(block: &[u8; BLOCK]) -> Option<Masks> {
         high |= _mm_movemask_epi8(v);
         // Signed compares are right for ASCII; a block with a high byte is
         // answered None below whatever they said.
-        let letters = ascii_letters_sse2(v);
-        let digits = within_sse2(v, b'0', b'9');
-        let spaces = _mm_or_si128(
-            within_sse2(v, b'\t', b'\r'),
-            _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
-        );
-        let bits = |v: __m128i| u64::from(_mm_movemask_epi8(v) as u16) << (16 * part);
-        m.letters |= bits(letters);
-        m.digits |= bits(digits);
-        m.spaces |= bits(spaces);
+        add_ascii_part_sse2(&mut m, v, part);
     }
     (high == 0).then_some(m)
+}
+
+/// Adds the letters, digits and spaces of 16 bytes at `16 * part` to `m`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn add_ascii_part_sse2(m: &mut Masks, v: std::arch::x86_64::__m128i, part: usize) {
+    use std::arch::x86_64::*;
+    let letters = ascii_letters_sse2(v);
+    let digits = within_sse2(v, b'0', b'9');
+    let spaces = _mm_or_si128(
+        within_sse2(v, b'\t', b'\r'),
+        _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
+    );
+    m.letters |= part_bits_sse2(letters, part);
+    m.digits |= part_bits_sse2(digits, part);
+    m.spaces |= part_bits_sse2(spaces, part);
+}
+
+/// The byte mask `v` of the 16 bytes at `16 * part`, as bits of a block.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn part_bits_sse2(v: std::arch::x86_64::__m128i, part: usize) -> u64 {
+    u64::from(std::arch::x86_64::_mm_movemask_epi8(v) as u16) << (16 * part)
+}
+
+/// The masks of a block of ASCII and two-byte Latin letters (U+00C0 to
+/// U+023F but `×` and `÷`: the accents of French, Spanish, Portuguese and
+/// German), whose two bytes both count as letters; `None` when it holds
+/// any other byte, or a letter cut by an edge of the block.
+#[inline]
+pub fn latin_masks(block: &[u8; BLOCK]) -> Option<Masks> {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is part of every x86_64 CPU.
+    let (mut m, high) = unsafe { latin_parts_sse2(block) };
+    #[cfg(not(target_arch = "x86_64"))]
+    let (mut m, high) = latin_parts_scalar(block);
+    // Every high byte is a lead of U+00C0..U+023F (0xC3..=0xC8) followed by
+    // its continuation, neither cut by the block's edges, and no lead 0xC3
+    // is followed by 0x97 (`×`) or 0xB7 (`÷`).
+    let latin = high.all == high.leads | high.continuations
+        && high.continuations == high.leads << 1
+        && high.leads >> (BLOCK - 1) == 0
+        && high.times_or_divide & (high.c3 << 1) == 0;
+    latin.then(|| {
+        m.letters |= high.all;
+        m
+    })
+}
+
+/// The bytes of 0x80 and above of a block, for [`latin_masks`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct HighBytes {
+    all: u64,
+    /// 0xC3..=0xC8: the leads of U+00C0..U+023F (0xC9 leads IPA letters too).
+    leads: u64,
+    /// 0x80..=0xBF.
+    continuations: u64,
+    c3: u64,
+    /// 0x97 and 0xB7, the continuations of `×` and `÷` after 0xC3.
+    times_or_divide: u64,
+}
+
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn latin_parts_scalar(block: &[u8; BLOCK]) -> (Masks, HighBytes) {
+    let ascii = block.map(|b| if b.is_ascii() { b } else { 0 });
+    let m = masks_scalar(&ascii).unwrap_or(Masks {
+        letters: 0,
+        digits: 0,
+        spaces: 0,
+    });
+    let mut h = HighBytes::default();
+    for (i, &b) in block.iter().enumerate() {
+        let bit = |yes: bool| u64::from(yes) << i;
+        h.all |= bit(b >= 0x80);
+        h.leads |= bit((0xC3..=0xC8).contains(&b));
+        h.continuations |= bit((0x80..=0xBF).contains(&b));
+        h.c3 |= bit(b == 0xC3);
+        h.times_or_divide |= bit(b == 0x97 || b == 0xB7);
+    }
+    (m, h)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+unsafe fn latin_parts_sse2(block: &[u8; BLOCK]) -> (Masks, HighBytes) {
+    use std::arch::x86_64::*;
+    let mut m = Masks {
+        letters: 0,
+        digits: 0,
+        spaces: 0,
+    };
+    let mut h = HighBytes::default();
+    // Signed compares: 0x80..=0xFF are -128..=-1, in order.
+    let signed = |b: u8| _mm_set1_epi8(b as i8);
+    for part in 0..4 {
+        // SAFETY: 16 bytes at 16 * part lie inside the 64-byte block.
+        let v = unsafe { _mm_loadu_si128(block.as_ptr().add(16 * part).cast()) };
+        add_ascii_part_sse2(&mut m, v, part);
+        h.all |= u64::from(_mm_movemask_epi8(v) as u16) << (16 * part);
+        let leads = _mm_and_si128(
+            _mm_cmpgt_epi8(v, signed(0xC2)),
+            _mm_cmplt_epi8(v, signed(0xC9)),
+        );
+        h.leads |= part_bits_sse2(leads, part);
+        h.continuations |= part_bits_sse2(_mm_cmplt_epi8(v, signed(0xC0)), part) & h.all;
+        h.c3 |= part_bits_sse2(_mm_cmpeq_epi8(v, signed(0xC3)), part);
+        let times_or_divide = _mm_or_si128(
+            _mm_cmpeq_epi8(v, signed(0x97)),
+            _mm_cmpeq_epi8(v, signed(0xB7)),
+        );
+        h.times_or_divide |= part_bits_sse2(times_or_divide, part);
+    }
+    (m, h)
 }
 
 /// A set of ASCII bytes, for [`SetScanner`].
@@ -343,6 +447,27 @@ mod tests {
     }
 
     #[test]
+    fn latin_masks_of_a_block() {
+        // Both bytes of an accented letter are letters.
+        let m = latin_masks(&block("é a\u{23f}".as_bytes())).unwrap();
+        assert_eq!(m.letters, 0b11_1011);
+        assert_eq!(m.spaces, 0b100);
+        assert_eq!(latin_masks(&block(b"Ab 9")), masks(&block(b"Ab 9")));
+        // Other characters, and letters cut by the block's edges, are not.
+        for other in [
+            "×", "÷", "\u{a0}", "\u{bf}", "\u{240}", "\u{250}", "ж", "答", "\u{300}",
+        ] {
+            assert_eq!(latin_masks(&block(other.as_bytes())), None, "{other}");
+        }
+        let mut cut = block(b"");
+        cut[BLOCK - 1] = 0xC3;
+        assert_eq!(latin_masks(&cut), None);
+        let mut cut = block(b"");
+        cut[0] = 0xA9;
+        assert_eq!(latin_masks(&cut), None);
+    }
+
+    #[test]
     fn runs() {
         let mut seen = Vec::new();
         for_each_run(0b1110_0110 | (0b11 << 62), |s, n| seen.push((s, n)));
@@ -398,6 +523,9 @@ mod tests {
             proptest::prop_assert_eq!(masks(&b), masks_scalar(&b));
             let ascii = b.map(|x| x & 0x7f);
             proptest::prop_assert_eq!(masks(&ascii), masks_scalar(&ascii));
+            // SAFETY: SSE2 is part of every x86_64 CPU.
+            #[cfg(target_arch = "x86_64")]
+            proptest::prop_assert_eq!(unsafe { latin_parts_sse2(&b) }, latin_parts_scalar(&b));
             for chunk in b.chunks_exact(16) {
                 let chunk: &[u8; 16] = chunk.try_into().unwrap();
                 proptest::prop_assert_eq!(ascii_non_letters(chunk), ascii_non_letters_scalar(chunk));
