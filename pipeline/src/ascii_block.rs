@@ -175,11 +175,16 @@ fn part_bits_sse2(v: std::arch::x86_64::__m128i, part: usize) -> u64 {
 /// any other byte, or a letter cut by an edge of the block.
 #[inline]
 pub fn latin_masks(block: &[u8; BLOCK]) -> Option<Masks> {
+    // A block of another script (a byte from 0xC9 on: Cyrillic, Thai, CJK)
+    // is told by one maximum; the high bytes next, then the ASCII masks.
+    if has_byte_from(block, 0xC9) {
+        return None;
+    }
     #[cfg(target_arch = "x86_64")]
     // SAFETY: SSE2 is part of every x86_64 CPU.
-    let (mut m, high) = unsafe { latin_parts_sse2(block) };
+    let high = unsafe { high_bytes_sse2(block) };
     #[cfg(not(target_arch = "x86_64"))]
-    let (mut m, high) = latin_parts_scalar(block);
+    let high = high_bytes_scalar(block);
     // Every high byte is a lead of U+00C0..U+023F (0xC3..=0xC8) followed by
     // its continuation, neither cut by the block's edges, and no lead 0xC3
     // is followed by 0x97 (`×`) or 0xB7 (`÷`).
@@ -187,10 +192,45 @@ pub fn latin_masks(block: &[u8; BLOCK]) -> Option<Masks> {
         && high.continuations == high.leads << 1
         && high.leads >> (BLOCK - 1) == 0
         && high.times_or_divide & (high.c3 << 1) == 0;
-    latin.then(|| {
-        m.letters |= high.all;
-        m
-    })
+    if !latin {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as above.
+    let mut m = unsafe { ascii_masks_sse2(block) };
+    #[cfg(not(target_arch = "x86_64"))]
+    let mut m = ascii_masks_scalar(block);
+    m.letters |= high.all;
+    Some(m)
+}
+
+/// Whether a byte of `block` is `min` or above.
+#[inline]
+fn has_byte_from(block: &[u8; BLOCK], min: u8) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of every x86_64 CPU.
+        unsafe { has_byte_from_sse2(block, min) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        block.iter().any(|&b| b >= min)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+unsafe fn has_byte_from_sse2(block: &[u8; BLOCK], min: u8) -> bool {
+    use std::arch::x86_64::*;
+    // SAFETY: 16 bytes at 0, 16, 32 and 48 lie inside the 64-byte block.
+    let part = |k: usize| unsafe { _mm_loadu_si128(block.as_ptr().add(16 * k).cast()) };
+    let max = _mm_max_epu8(
+        _mm_max_epu8(part(0), part(1)),
+        _mm_max_epu8(part(2), part(3)),
+    );
+    // Each byte of `max` is at least `min` where max(max, min) == max.
+    let at_least = _mm_cmpeq_epi8(_mm_max_epu8(max, _mm_set1_epi8(min as i8)), max);
+    _mm_movemask_epi8(at_least) != 0
 }
 
 /// The bytes of 0x80 and above of a block, for [`latin_masks`].
@@ -207,13 +247,7 @@ struct HighBytes {
 }
 
 #[cfg(any(test, not(target_arch = "x86_64")))]
-fn latin_parts_scalar(block: &[u8; BLOCK]) -> (Masks, HighBytes) {
-    let ascii = block.map(|b| if b.is_ascii() { b } else { 0 });
-    let m = masks_scalar(&ascii).unwrap_or(Masks {
-        letters: 0,
-        digits: 0,
-        spaces: 0,
-    });
+fn high_bytes_scalar(block: &[u8; BLOCK]) -> HighBytes {
     let mut h = HighBytes::default();
     for (i, &b) in block.iter().enumerate() {
         let bit = |yes: bool| u64::from(yes) << i;
@@ -223,32 +257,55 @@ fn latin_parts_scalar(block: &[u8; BLOCK]) -> (Masks, HighBytes) {
         h.c3 |= bit(b == 0xC3);
         h.times_or_divide |= bit(b == 0x97 || b == 0xB7);
     }
-    (m, h)
+    h
+}
+
+/// The masks of a block's ASCII bytes (the others in none).
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn ascii_masks_scalar(block: &[u8; BLOCK]) -> Masks {
+    let ascii = block.map(|b| if b.is_ascii() { b } else { 0 });
+    masks_scalar(&ascii).unwrap_or(Masks {
+        letters: 0,
+        digits: 0,
+        spaces: 0,
+    })
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
-unsafe fn latin_parts_sse2(block: &[u8; BLOCK]) -> (Masks, HighBytes) {
+unsafe fn ascii_masks_sse2(block: &[u8; BLOCK]) -> Masks {
     use std::arch::x86_64::*;
     let mut m = Masks {
         letters: 0,
         digits: 0,
         spaces: 0,
     };
+    for part in 0..4 {
+        // SAFETY: 16 bytes at 16 * part lie inside the 64-byte block.
+        let v = unsafe { _mm_loadu_si128(block.as_ptr().add(16 * part).cast()) };
+        add_ascii_part_sse2(&mut m, v, part);
+    }
+    m
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+unsafe fn high_bytes_sse2(block: &[u8; BLOCK]) -> HighBytes {
+    use std::arch::x86_64::*;
     let mut h = HighBytes::default();
     // Signed compares: 0x80..=0xFF are -128..=-1, in order.
     let signed = |b: u8| _mm_set1_epi8(b as i8);
     for part in 0..4 {
         // SAFETY: 16 bytes at 16 * part lie inside the 64-byte block.
         let v = unsafe { _mm_loadu_si128(block.as_ptr().add(16 * part).cast()) };
-        add_ascii_part_sse2(&mut m, v, part);
-        h.all |= u64::from(_mm_movemask_epi8(v) as u16) << (16 * part);
+        h.all |= part_bits_sse2(v, part);
         let leads = _mm_and_si128(
             _mm_cmpgt_epi8(v, signed(0xC2)),
             _mm_cmplt_epi8(v, signed(0xC9)),
         );
         h.leads |= part_bits_sse2(leads, part);
-        h.continuations |= part_bits_sse2(_mm_cmplt_epi8(v, signed(0xC0)), part) & h.all;
+        // Below 0xC0 and negative: 0x80..=0xBF.
+        h.continuations |= part_bits_sse2(_mm_cmplt_epi8(v, signed(0xC0)), part);
         h.c3 |= part_bits_sse2(_mm_cmpeq_epi8(v, signed(0xC3)), part);
         let times_or_divide = _mm_or_si128(
             _mm_cmpeq_epi8(v, signed(0x97)),
@@ -256,7 +313,7 @@ unsafe fn latin_parts_sse2(block: &[u8; BLOCK]) -> (Masks, HighBytes) {
         );
         h.times_or_divide |= part_bits_sse2(times_or_divide, part);
     }
-    (m, h)
+    h
 }
 
 /// A set of ASCII bytes, for [`SetScanner`].
@@ -525,7 +582,13 @@ mod tests {
             proptest::prop_assert_eq!(masks(&ascii), masks_scalar(&ascii));
             // SAFETY: SSE2 is part of every x86_64 CPU.
             #[cfg(target_arch = "x86_64")]
-            proptest::prop_assert_eq!(unsafe { latin_parts_sse2(&b) }, latin_parts_scalar(&b));
+            proptest::prop_assert_eq!(unsafe { high_bytes_sse2(&b) }, high_bytes_scalar(&b));
+            for min in [0x80, 0xC9, 0xFF] {
+                proptest::prop_assert_eq!(has_byte_from(&b, min), b.iter().any(|&x| x >= min));
+            }
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            proptest::prop_assert_eq!(unsafe { ascii_masks_sse2(&b) }, ascii_masks_scalar(&b));
             for chunk in b.chunks_exact(16) {
                 let chunk: &[u8; 16] = chunk.try_into().unwrap();
                 proptest::prop_assert_eq!(ascii_non_letters(chunk), ascii_non_letters_scalar(chunk));
