@@ -89,7 +89,12 @@ fn short_ngrams(lang: &str) -> Vec<(u64, f32)> {
     let Some(fst) = model_bytes(lang).and_then(|b| fst::Map::new(b).ok()) else {
         return Vec::new();
     };
-    let mut out = Vec::new();
+    // Keys order n-grams by length, then by their characters; the FST
+    // streams them by their bytes, which is their characters' order for
+    // n-grams of one length. So each length's list comes sorted, and the
+    // lists one after the other are the sorted whole (sorting it was half
+    // of the table's build).
+    let mut by_length: [Vec<(u64, f32)>; ORDER] = Default::default();
     let mut stream = fst.stream();
     while let Some((ngram, value)) = stream.next() {
         let Ok(s) = std::str::from_utf8(ngram) else {
@@ -109,12 +114,10 @@ fn short_ngrams(lang: &str) -> Vec<(u64, f32)> {
             continue;
         }
         if let Some(k) = key(&buf[..len]) {
-            out.push((k, f64::from_bits(value) as f32));
+            by_length[len - 1].push((k, f64::from_bits(value) as f32));
         }
     }
-    // The FST's byte order is not the packed keys' order.
-    out.sort_unstable_by_key(|&(k, _)| k);
-    out
+    by_length.concat()
 }
 
 /// Calls `f` with each distinct key of the languages' sorted lists and every
@@ -705,6 +708,10 @@ mod tests {
             }
         }
         assert_eq!(table.map.len(), distinct.len());
+        for lang in langs {
+            let ngrams = short_ngrams(lang);
+            assert!(ngrams.windows(2).all(|w| w[0].0 < w[1].0), "{lang}");
+        }
         let the = table.map[&key(&['t', 'h', 'e']).unwrap()];
         assert!(the[..3].iter().all(|p| *p < 0.0) && the[3..].iter().all(|p| p.is_nan()));
     }
