@@ -86,38 +86,103 @@ pub(super) fn model_bytes(lang: &str) -> Option<&'static [u8]> {
 /// A language's n-grams of up to [`ORDER`] characters, as ([`key`],
 /// log-probability), sorted by key.
 fn short_ngrams(lang: &str) -> Vec<(u64, f32)> {
-    let Some(fst) = model_bytes(lang).and_then(|b| fst::Map::new(b).ok()) else {
+    let Some(map) = model_bytes(lang).and_then(|b| fst::Map::new(b).ok()) else {
         return Vec::new();
     };
     // Keys order n-grams by length, then by their characters; the FST
-    // streams them by their bytes, which is their characters' order for
+    // holds them in byte order, which is their characters' order for
     // n-grams of one length. So each length's list comes sorted, and the
     // lists one after the other are the sorted whole (sorting it was half
     // of the table's build).
+    ngrams_up_to_order(&map)
+}
+
+/// [`short_ngrams`] of an FST of n-grams.
+fn ngrams_up_to_order(map: &fst::Map<&[u8]>) -> Vec<(u64, f32)> {
     let mut by_length: [Vec<(u64, f32)>; ORDER] = Default::default();
-    let mut stream = fst.stream();
-    while let Some((ngram, value)) = stream.next() {
-        let Ok(s) = std::str::from_utf8(ngram) else {
-            continue;
-        };
-        let mut buf = ['\0'; ORDER];
-        let mut len = 0;
-        for ch in s.chars() {
-            if len == ORDER {
-                len += 1;
-                break;
-            }
-            buf[len] = ch;
-            len += 1;
-        }
-        if len == 0 || len > ORDER {
-            continue;
-        }
-        if let Some(k) = key(&buf[..len]) {
-            by_length[len - 1].push((k, f64::from_bits(value) as f32));
+    let fst = map.as_fst();
+    walk_short(fst, fst.root(), NgramPath::default(), &mut by_length);
+    by_length.concat()
+}
+
+/// Visits the n-grams of up to [`ORDER`] characters below `node` in byte
+/// order, without going down to the longer ones (most of the FST: five
+/// characters in 70% of English n-grams).
+fn walk_short(
+    fst: &fst::raw::Fst<&[u8]>,
+    node: fst::raw::Node<'_>,
+    path: NgramPath,
+    by_length: &mut [Vec<(u64, f32)>; ORDER],
+) {
+    if path.whole() && path.chars > 0 && node.is_final() {
+        let value = path.output.cat(node.final_output()).value();
+        by_length[path.chars - 1].push((path.key, f64::from_bits(value) as f32));
+    }
+    if path.whole() && path.chars == ORDER {
+        return;
+    }
+    for t in node.transitions() {
+        if let Some(next) = path.then(t.inp, t.out) {
+            walk_short(fst, fst.node(t.addr), next, by_length);
         }
     }
-    by_length.concat()
+}
+
+/// A path from an FST's root: the [`key`] of its whole characters, their
+/// number, the bytes of a character begun, and the output so far.
+#[derive(Clone, Copy)]
+struct NgramPath {
+    key: u64,
+    chars: usize,
+    begun: [u8; 4],
+    begun_len: usize,
+    output: fst::raw::Output,
+}
+
+impl Default for NgramPath {
+    fn default() -> Self {
+        NgramPath {
+            key: 0,
+            chars: 0,
+            begun: [0; 4],
+            begun_len: 0,
+            output: fst::raw::Output::zero(),
+        }
+    }
+}
+
+impl NgramPath {
+    /// No character is half read.
+    fn whole(&self) -> bool {
+        self.begun_len == 0
+    }
+
+    /// The path one byte further, or `None` where no n-gram below can have
+    /// a [`key`]: bytes that are not UTF-8, a character NUL or beyond the BMP.
+    fn then(mut self, byte: u8, output: fst::raw::Output) -> Option<Self> {
+        self.begun[self.begun_len] = byte;
+        self.begun_len += 1;
+        let width = match self.begun[0] {
+            0x00..=0x7F => 1,
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => return None,
+        };
+        if self.begun_len == width {
+            // std's validation of the whole character (overlong forms,
+            // surrogates), as `from_utf8` of the n-gram did.
+            let c = std::str::from_utf8(&self.begun[..width])
+                .ok()?
+                .chars()
+                .next()?;
+            self.key = (self.key << 16) | u64::from(key(&[c])?);
+            self.chars += 1;
+            self.begun_len = 0;
+        }
+        self.output = self.output.cat(output);
+        Some(self)
+    }
 }
 
 /// Calls `f` with each distinct key of the languages' sorted lists and every
@@ -714,6 +779,59 @@ mod tests {
         }
         let the = table.map[&key(&['t', 'h', 'e']).unwrap()];
         assert!(the[..3].iter().all(|p| *p < 0.0) && the[3..].iter().all(|p| p.is_nan()));
+    }
+
+    /// The walk keeps the n-grams of one to four BMP characters, sorted by
+    /// key, and leaves the longer ones, those beyond the BMP or with NUL,
+    /// and bytes that are not UTF-8 (a character cut short among them).
+    #[test]
+    fn the_walk_reads_short_ngrams_in_key_order() {
+        let mut keys: Vec<&[u8]> = vec![
+            b"a",
+            b"a\xc3",
+            b"ab",
+            b"abcd",
+            b"abcde",
+            b"b",
+            b"\0a",
+            b"x\xffy",
+            b"\x80",
+            "é".as_bytes(),
+            "éa".as_bytes(),
+            "日本語".as_bytes(),
+            "日本語です".as_bytes(),
+            "a😀".as_bytes(),
+            "\u{7ff}\u{800}\u{ffff}".as_bytes(),
+        ];
+        keys.sort();
+        let mut builder = fst::MapBuilder::memory();
+        for (i, k) in keys.iter().enumerate() {
+            builder.insert(k, (-(i as f64)).to_bits()).unwrap();
+        }
+        let bytes = builder.into_inner().unwrap();
+        let map = fst::Map::new(bytes.as_slice()).unwrap();
+        let value = |k: &[u8]| -(keys.iter().position(|x| *x == k).unwrap() as f32);
+        let entry = |s: &str| {
+            (
+                key(&s.chars().collect::<Vec<_>>()).unwrap(),
+                value(s.as_bytes()),
+            )
+        };
+        let mut expected: Vec<(u64, f32)> = [
+            "a",
+            "ab",
+            "abcd",
+            "b",
+            "é",
+            "éa",
+            "日本語",
+            "\u{7ff}\u{800}\u{ffff}",
+        ]
+        .into_iter()
+        .map(entry)
+        .collect();
+        expected.sort_by_key(|e| e.0);
+        assert_eq!(ngrams_up_to_order(&map), expected);
     }
 
     #[test]
