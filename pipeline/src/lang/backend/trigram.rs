@@ -15,8 +15,6 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
-use fst::Streamer;
-
 use super::lingua_words::Census;
 use super::memo::TableMemo;
 use crate::lang::Detection;
@@ -734,6 +732,7 @@ pub fn shared(langs: &[&'static str]) -> &'static TrigramTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fst::Streamer;
 
     #[test]
     fn merging_gives_every_key_once_with_each_languages_value() {
