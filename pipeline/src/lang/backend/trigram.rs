@@ -174,7 +174,7 @@ impl NgramPath {
                 .ok()?
                 .chars()
                 .next()?;
-            self.key = (self.key << 16) | u64::from(key(&[c])?);
+            self.key = (self.key << 16) | key(&[c])?;
             self.chars += 1;
             self.begun_len = 0;
         }
