@@ -726,26 +726,12 @@ impl Sinks {
 
     fn flush_train(&mut self) -> Result<(), BuildError> {
         let rows = std::mem::take(&mut self.train_rows);
-        let b = if self.pending {
-            batch::pending_rows_batch(&rows)
-        } else {
-            batch::rows_batch(&rows)
-        };
-        self.train
-            .write(&b.map_err(SinkError::parquet("train batch"))?)?;
-        Ok(())
+        write_rows(&mut self.train, self.pending, &rows)
     }
 
     fn flush_rejects(&mut self) -> Result<(), BuildError> {
         let rejects = std::mem::take(&mut self.reject_rows);
-        let b = if self.pending {
-            batch::pending_rejects_batch(&rejects)
-        } else {
-            batch::rejects_batch(&rejects)
-        };
-        self.rejects
-            .write(&b.map_err(SinkError::parquet("rejects batch"))?)?;
-        Ok(())
+        write_rejects(&mut self.rejects, self.pending, &rejects)
     }
 
     fn flush_validation(&mut self) -> Result<(), BuildError> {
@@ -766,26 +752,76 @@ impl Sinks {
         Ok(())
     }
 
+    /// The last batches and the ends of the files. The rejects are closed
+    /// on a thread of their own beside the curated shards: the end of a
+    /// build waited on the two one after the other with a core idle.
     fn finish(
         mut self,
         root: &Path,
     ) -> Result<(Stats, Vec<ShardInfo>, Vec<ShardInfo>), BuildError> {
-        if !self.train_rows.is_empty() {
-            self.flush_train()?;
-        }
         if !self.validation_rows.is_empty() {
             self.flush_validation()?;
         }
-        if !self.reject_rows.is_empty() {
-            self.flush_rejects()?;
-        }
-        let mut shards = self.train.finish(root)?;
-        if let Some(v) = self.validation {
-            shards.extend(v.finish(root)?);
-        }
-        let rejects = self.rejects.finish(root)?;
-        Ok((self.stats, shards, rejects))
+        let Sinks {
+            pending,
+            mut train,
+            validation,
+            mut rejects,
+            train_rows,
+            reject_rows,
+            stats,
+            ..
+        } = self;
+        let (shards, rejects) = std::thread::scope(|s| {
+            let rejects_closed = s.spawn(move || -> Result<Vec<ShardInfo>, BuildError> {
+                if !reject_rows.is_empty() {
+                    write_rejects(&mut rejects, pending, &reject_rows)?;
+                }
+                Ok(rejects.finish(root)?)
+            });
+            let shards = (|| -> Result<Vec<ShardInfo>, BuildError> {
+                if !train_rows.is_empty() {
+                    write_rows(&mut train, pending, &train_rows)?;
+                }
+                let mut shards = train.finish(root)?;
+                if let Some(v) = validation {
+                    shards.extend(v.finish(root)?);
+                }
+                Ok(shards)
+            })();
+            let rejects = rejects_closed
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (shards, rejects)
+        });
+        Ok((stats, shards?, rejects?))
     }
+}
+
+/// Writes kept rows (as pending rows in a `--shard` run).
+fn write_rows(writer: &mut ShardWriter, pending: bool, rows: &[Row]) -> Result<(), BuildError> {
+    let b = if pending {
+        batch::pending_rows_batch(rows)
+    } else {
+        batch::rows_batch(rows)
+    };
+    writer.write(&b.map_err(SinkError::parquet("train batch"))?)?;
+    Ok(())
+}
+
+/// Writes rejects (as pending rejects in a `--shard` run).
+fn write_rejects(
+    writer: &mut ShardWriter,
+    pending: bool,
+    rejects: &[Reject],
+) -> Result<(), BuildError> {
+    let b = if pending {
+        batch::pending_rejects_batch(rejects)
+    } else {
+        batch::rejects_batch(rejects)
+    };
+    writer.write(&b.map_err(SinkError::parquet("rejects batch"))?)?;
+    Ok(())
 }
 
 /// Whole questions go to one split, so validation never shares a question
