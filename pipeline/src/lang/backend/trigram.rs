@@ -168,12 +168,17 @@ impl NgramPath {
             _ => return None,
         };
         if self.begun_len == width {
-            // std's validation of the whole character (overlong forms,
-            // surrogates), as `from_utf8` of the n-gram did.
-            let c = std::str::from_utf8(&self.begun[..width])
-                .ok()?
-                .chars()
-                .next()?;
+            // ASCII as it is (most n-grams), other characters through std's
+            // validation (overlong forms, surrogates), as `from_utf8` of the
+            // n-gram did.
+            let c = if width == 1 {
+                char::from(byte)
+            } else {
+                std::str::from_utf8(&self.begun[..width])
+                    .ok()?
+                    .chars()
+                    .next()?
+            };
             self.key = (self.key << 16) | key(&[c])?;
             self.chars += 1;
             self.begun_len = 0;
