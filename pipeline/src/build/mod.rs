@@ -800,28 +800,26 @@ impl Sinks {
 
 /// Writes kept rows (as pending rows in a `--shard` run).
 fn write_rows(writer: &mut ShardWriter, pending: bool, rows: &[Row]) -> Result<(), BuildError> {
-    let b = if pending {
-        batch::pending_rows_batch(rows)
+    let (rows_batch, what) = if pending {
+        (batch::pending_rows_batch(rows), "pending rows batch")
     } else {
-        batch::rows_batch(rows)
+        (batch::rows_batch(rows), "train batch")
     };
-    writer.write(&b.map_err(SinkError::parquet("train batch"))?)?;
-    Ok(())
+    Ok(writer.write(&rows_batch.map_err(SinkError::parquet(what))?)?)
 }
 
 /// Writes rejects (as pending rejects in a `--shard` run).
 fn write_rejects(
     writer: &mut ShardWriter,
     pending: bool,
-    rejects: &[Reject],
+    rows: &[Reject],
 ) -> Result<(), BuildError> {
-    let b = if pending {
-        batch::pending_rejects_batch(rejects)
+    let (rows_batch, what) = if pending {
+        (batch::pending_rejects_batch(rows), "pending rejects batch")
     } else {
-        batch::rejects_batch(rejects)
+        (batch::rejects_batch(rows), "rejects batch")
     };
-    writer.write(&b.map_err(SinkError::parquet("rejects batch"))?)?;
-    Ok(())
+    Ok(writer.write(&rows_batch.map_err(SinkError::parquet(what))?)?)
 }
 
 /// Whole questions go to one split, so validation never shares a question
