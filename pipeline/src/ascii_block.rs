@@ -175,10 +175,21 @@ fn part_bits_sse2(v: std::arch::x86_64::__m128i, part: usize) -> u64 {
 /// any other byte, or a letter cut by an edge of the block.
 #[inline]
 pub fn latin_masks(block: &[u8; BLOCK]) -> Option<Masks> {
-    // A block of another script (a byte from 0xC9 on: Cyrillic, Thai, CJK)
-    // is told by one maximum; the high bytes next, then the ASCII masks.
-    if has_byte_from(block, 0xC9) {
-        return None;
+    // One maximum tells an all-ASCII block, and a block of another script
+    // (a byte from 0xC9 on: Cyrillic, Thai, CJK); the others' high bytes
+    // are checked, then their ASCII masks taken.
+    let all_ascii = match max_byte(block) {
+        0..=0x7F => true,
+        0xC9.. => return None,
+        _ => false,
+    };
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is part of every x86_64 CPU.
+    let mut m = unsafe { ascii_masks_sse2(block) };
+    #[cfg(not(target_arch = "x86_64"))]
+    let mut m = ascii_masks_scalar(block);
+    if all_ascii {
+        return Some(m);
     }
     #[cfg(target_arch = "x86_64")]
     // SAFETY: SSE2 is part of every x86_64 CPU.
@@ -195,42 +206,40 @@ pub fn latin_masks(block: &[u8; BLOCK]) -> Option<Masks> {
     if !latin {
         return None;
     }
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: as above.
-    let mut m = unsafe { ascii_masks_sse2(block) };
-    #[cfg(not(target_arch = "x86_64"))]
-    let mut m = ascii_masks_scalar(block);
     m.letters |= high.all;
     Some(m)
 }
 
-/// Whether a byte of `block` is `min` or above.
+/// The largest byte of `block`.
 #[inline]
-fn has_byte_from(block: &[u8; BLOCK], min: u8) -> bool {
+fn max_byte(block: &[u8; BLOCK]) -> u8 {
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: SSE2 is part of every x86_64 CPU.
-        unsafe { has_byte_from_sse2(block, min) }
+        unsafe { max_byte_sse2(block) }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        block.iter().any(|&b| b >= min)
+        block.iter().copied().max().unwrap_or(0)
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
-unsafe fn has_byte_from_sse2(block: &[u8; BLOCK], min: u8) -> bool {
+unsafe fn max_byte_sse2(block: &[u8; BLOCK]) -> u8 {
     use std::arch::x86_64::*;
     // SAFETY: 16 bytes at 0, 16, 32 and 48 lie inside the 64-byte block.
     let part = |k: usize| unsafe { _mm_loadu_si128(block.as_ptr().add(16 * k).cast()) };
-    let max = _mm_max_epu8(
+    let mut max = _mm_max_epu8(
         _mm_max_epu8(part(0), part(1)),
         _mm_max_epu8(part(2), part(3)),
     );
-    // Each byte of `max` is at least `min` where max(max, min) == max.
-    let at_least = _mm_cmpeq_epi8(_mm_max_epu8(max, _mm_set1_epi8(min as i8)), max);
-    _mm_movemask_epi8(at_least) != 0
+    // Folded in halves down to byte 0.
+    max = _mm_max_epu8(max, _mm_srli_si128::<8>(max));
+    max = _mm_max_epu8(max, _mm_srli_si128::<4>(max));
+    max = _mm_max_epu8(max, _mm_srli_si128::<2>(max));
+    max = _mm_max_epu8(max, _mm_srli_si128::<1>(max));
+    _mm_cvtsi128_si32(max) as u8
 }
 
 /// The bytes of 0x80 and above of a block, for [`latin_masks`].
@@ -583,9 +592,8 @@ mod tests {
             // SAFETY: SSE2 is part of every x86_64 CPU.
             #[cfg(target_arch = "x86_64")]
             proptest::prop_assert_eq!(unsafe { high_bytes_sse2(&b) }, high_bytes_scalar(&b));
-            for min in [0x80, 0xC9, 0xFF] {
-                proptest::prop_assert_eq!(has_byte_from(&b, min), b.iter().any(|&x| x >= min));
-            }
+            proptest::prop_assert_eq!(max_byte(&b), b.iter().copied().max().unwrap_or(0));
+            proptest::prop_assert_eq!(max_byte(&ascii), ascii.iter().copied().max().unwrap_or(0));
             // SAFETY: as above.
             #[cfg(target_arch = "x86_64")]
             proptest::prop_assert_eq!(unsafe { ascii_masks_sse2(&b) }, ascii_masks_scalar(&b));
