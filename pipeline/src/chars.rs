@@ -59,6 +59,17 @@ pub fn bmp_byte_table(f: impl Fn(char) -> u8) -> Box<[u8]> {
         .collect()
 }
 
+/// `f` of every character of the Basic Multilingual Plane, a bit each (0
+/// for the surrogates): the 8 KiB twin of [`bmp_byte_table`], read with
+/// [`bit_of`], for a yes-or-no question a hot loop asks of every character.
+pub fn bmp_bit_table(f: impl Fn(char) -> bool) -> Box<[u64; BMP / 64]> {
+    let mut bits = Box::new([0u64; BMP / 64]);
+    for c in (0..BMP as u32).filter_map(char::from_u32) {
+        bits[c as usize / 64] |= u64::from(f(c)) << (c as usize % 64);
+    }
+    bits
+}
+
 /// Bit `code` of a table of one bit per code point.
 #[inline]
 pub fn bit_of(table: &[u64], code: u32) -> bool {

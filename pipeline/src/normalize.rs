@@ -60,11 +60,8 @@ fn bmp_classes() -> &'static [u8] {
 fn bmp_starters() -> &'static [u64; 1024] {
     static TABLE: OnceLock<Box<[u64; 1024]>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut bits = Box::new([0u64; 1024]);
-        for (u, &class) in bmp_classes().iter().enumerate() {
-            bits[u / 64] |= u64::from(class == 0) << (u % 64);
-        }
-        bits
+        let classes = bmp_classes();
+        crate::chars::bmp_bit_table(|c| classes[c as usize] == 0)
     })
 }
 

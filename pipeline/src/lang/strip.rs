@@ -592,15 +592,7 @@ fn passes_anywhere(c: char) -> bool {
 /// table took two, and punctuation in the same loop.
 fn pass_over_table() -> &'static [u64; 1024] {
     static TABLE: std::sync::OnceLock<Box<[u64; 1024]>> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut bits = Box::new([0u64; 1024]);
-        for c in (0x80..0x1_0000).filter_map(char::from_u32) {
-            if passes_anywhere(c) {
-                bits[c as usize / 64] |= 1 << (c as usize % 64);
-            }
-        }
-        bits
-    })
+    TABLE.get_or_init(|| crate::chars::bmp_bit_table(|c| !c.is_ascii() && passes_anywhere(c)))
 }
 
 /// All balanced `{`…`}` pairs (ignoring `\{` and `\}`), sorted by the opener.

@@ -87,16 +87,16 @@ fn short_ngrams(lang: &str) -> Vec<(u64, f32)> {
     let Some(map) = model_bytes(lang).and_then(|b| fst::Map::new(b).ok()) else {
         return Vec::new();
     };
-    // Keys order n-grams by length, then by their characters; the FST
-    // holds them in byte order, which is their characters' order for
-    // n-grams of one length. So each length's list comes sorted, and the
-    // lists one after the other are the sorted whole (sorting it was half
-    // of the table's build).
     ngrams_up_to_order(&map)
 }
 
 /// [`short_ngrams`] of an FST of n-grams.
 fn ngrams_up_to_order(map: &fst::Map<&[u8]>) -> Vec<(u64, f32)> {
+    // Keys order n-grams by length, then by their characters; the FST
+    // holds them in byte order, which is their characters' order for
+    // n-grams of one length. So each length's list comes sorted, and the
+    // lists one after the other are the sorted whole (sorting it was half
+    // of the table's build).
     let mut by_length: [Vec<(u64, f32)>; ORDER] = Default::default();
     let fst = map.as_fst();
     walk_short(fst, fst.root(), NgramPath::default(), &mut by_length);
